@@ -1,0 +1,14 @@
+"""pkdot_sk: models that use extra modalities at training time only.
+
+PKDOT (privileged knowledge distillation by optimal transport) as
+scikit-learn estimators: a :class:`PrivilegedTeacher` trained on regular and
+privileged data, and a :class:`PKDOTStudent` that needs only the regular
+data at prediction time.
+"""
+
+from ._base import PrivilegedDataWarning
+from ._student import PKDOTStudent
+from ._teacher import PrivilegedTeacher
+
+__version__ = "0.1.0"
+__all__ = ["PKDOTStudent", "PrivilegedTeacher", "PrivilegedDataWarning", "__version__"]

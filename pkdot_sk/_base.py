@@ -1,0 +1,216 @@
+"""What the teacher and the student share: parameters, validation, targets,
+the skorch net, prediction decoding and scikit-learn tags."""
+
+import copy
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.dataset import ValidSplit
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from torch import nn
+
+from ._net import PrivilegedNet
+
+TASKS = ("classification", "regression")
+
+
+class PrivilegedDataWarning(UserWarning):
+    """Raised when a fit runs without the privileged data it was built for."""
+
+
+def _check_ndim(X, name):
+    ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    if ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got an array "
+            f"with {ndim} dimension(s). Reshape your data, e.g. with "
+            f"{name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a "
+            "single sample."
+        )
+
+
+def _n_rows(data):
+    if hasattr(data, "shape") and len(data.shape) > 0:
+        return data.shape[0]
+    return len(data) if hasattr(data, "__len__") else None
+
+
+class _PrivilegedEstimator(BaseEstimator):
+    """Base class; subclasses define ``__init__`` and ``fit``."""
+
+    # X_priv reaches fit without set_fit_request(X_priv=True) when metadata
+    # routing is enabled.
+    __metadata_request__fit = {"X_priv": True}
+
+    _parameter_constraints = {
+        "task": [StrOptions(set(TASKS))],
+        "module": [None, nn.Module],
+        "hidden_units": [tuple, list],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "callbacks": [None, list],
+        "standardize": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @property
+    def _is_classification(self):
+        return self.task == "classification"
+
+    # ----------------------------------------------------------- validation
+    def _validate_X(self, X, *, reset):
+        _check_ndim(X, "X")
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _validate_X_y(self, X, y):
+        _check_ndim(X, "X")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        n_samples, n_targets = _n_rows(X), _n_rows(y)
+        if None not in (n_samples, n_targets) and n_samples != n_targets:
+            raise ValueError(
+                f"y has {n_targets} rows but X has {n_samples}; expected one target per "
+                "sample of X."
+            )
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=[np.float64, np.float32],
+            multi_output=not self._is_classification,
+            y_numeric=not self._is_classification,
+        )
+
+    def _validate_X_priv(self, X_priv, n_samples):
+        """Check X_priv; ``None`` passes through. Returns a float array."""
+        if X_priv is None:
+            return None
+        _check_ndim(X_priv, "X_priv")
+        X_priv = check_array(
+            X_priv, dtype=[np.float64, np.float32], input_name="X_priv", estimator=self
+        )
+        if X_priv.shape[0] != n_samples:
+            raise ValueError(
+                f"X_priv has {X_priv.shape[0]} rows but X has {n_samples}; expected one "
+                "row of privileged data per sample of X."
+            )
+        return X_priv
+
+    # -------------------------------------------------------------- targets
+    def _encode_targets(self, y):
+        """Fit the target encoding; return what the net trains on."""
+        if self._is_classification:
+            check_classification_targets(y)
+            encoder = LabelEncoder().fit(y)
+            self.classes_ = encoder.classes_
+            self.n_outputs_ = len(self.classes_)
+            return encoder.transform(y).astype(np.int64)
+        y = np.asarray(y, dtype=np.float64)
+        self._y_is_1d = y.ndim == 1
+        y = y.reshape(len(y), -1)
+        self.n_outputs_ = y.shape[1]
+        # Standardised targets keep default learning rates sensible for any scale.
+        self.y_scaler_ = StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(y)
+        return self.y_scaler_.transform(y).astype(np.float32)
+
+    def _decode_outputs(self, outputs):
+        if self._is_classification:
+            return self.classes_[np.argmax(outputs, axis=1)]
+        values = self.y_scaler_.inverse_transform(outputs.astype(np.float64))
+        return values.ravel() if self._y_is_1d else values
+
+    # --------------------------------------------------------------- inputs
+    def _fit_scaler(self, X):
+        return StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(X)
+
+    @staticmethod
+    def _as_float32(scaler, X):
+        return scaler.transform(X).astype(np.float32)
+
+    # ---------------------------------------------------------------- torch
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    @contextmanager
+    def _seeded_torch(self, seed):
+        """Seed torch for this fit only; the caller's RNG state is restored."""
+        on_cpu = torch.device(self.device).type == "cpu"
+        with torch.random.fork_rng(devices=[] if on_cpu else None):
+            torch.manual_seed(seed)
+            yield
+
+    def _fit_network(self, module, X_net, y_net, *, distillation_loss=None,
+                     distillation_weight=0.0, extra_callbacks=()):
+        criterion = nn.CrossEntropyLoss if self._is_classification else nn.MSELoss
+        train_split = None
+        if self.validation_fraction is not None:
+            train_split = ValidSplit(
+                self.validation_fraction, stratified=self._is_classification
+            )
+        # Callbacks keep state: each fit gets its own copies.
+        callbacks = list(extra_callbacks) + copy.deepcopy(list(self.callbacks or []))
+        net = PrivilegedNet(
+            module=module,
+            criterion=criterion,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=train_split,
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            device=self.device,
+            verbose=self.verbose,
+            distillation_loss=distillation_loss,
+            distillation_weight=distillation_weight,
+        )
+        return net.fit(X_net, y_net)
+
+    def _forward(self, X_net):
+        """(outputs, embeddings) of the fitted net as float32 numpy arrays."""
+        check_is_fitted(self, "net_")
+        outputs, embeddings = self.net_.forward(X_net, training=False, device="cpu")
+        return outputs.numpy(), embeddings.numpy()
+
+    @staticmethod
+    def _softmax(outputs):
+        return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
+
+    def _score(self, y, y_pred, sample_weight):
+        if self._is_classification:
+            return accuracy_score(y, y_pred, sample_weight=sample_weight)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    # ----------------------------------------------------------------- tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        if self.task == "regression":
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+            tags.target_tags.multi_output = True
+        else:
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+        return tags

@@ -1,0 +1,61 @@
+"""The one skorch net behind both estimators.
+
+Per-sample extras travel *inside* X as a :class:`skorch.helper.SliceDict` so
+that skorch batches and shuffles them with the rows (extra ``fit`` params
+would be passed whole to every batch):
+
+* ``"x"`` and ``"x_priv"`` are module inputs;
+* ``"z_teacher"`` (the frozen teacher's embeddings, computed once per fit) is
+  a loss target: it is kept away from the module and read in ``get_loss``.
+
+The module returns ``(output, embedding)``; the task criterion sees the
+output, the distillation loss the embedding.
+"""
+
+from collections.abc import Mapping
+
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+TEACHER_EMBEDDING_KEY = "z_teacher"
+DISTILLATION_LOSS_KEY = "distillation_loss"
+
+
+class PrivilegedNet(NeuralNet):
+    """skorch ``NeuralNet`` adding a distillation term to the task loss.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :class:`skorch.NeuralNet`.
+    distillation_loss : callable or None, default=None
+        ``loss(student_emb, teacher_emb) -> scalar``; None trains on the task
+        loss alone.
+    distillation_weight : float, default=0.0
+        Weight of the distillation term in the training loss.
+    """
+
+    def __init__(self, *args, distillation_loss=None, distillation_weight=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.distillation_loss = distillation_loss
+        self.distillation_weight = distillation_weight
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, Mapping) and TEACHER_EMBEDDING_KEY in x:
+            x = {key: value for key, value in x.items() if key != TEACHER_EMBEDDING_KEY}
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        output, embedding = y_pred
+        loss = super().get_loss(output, y_true, X=X, training=training)
+        if (
+            training
+            and self.distillation_loss is not None
+            and isinstance(X, Mapping)
+            and TEACHER_EMBEDDING_KEY in X
+        ):
+            teacher_emb = to_tensor(X[TEACHER_EMBEDDING_KEY], device=self.device)
+            distillation = self.distillation_loss(embedding, teacher_emb)
+            self.history.record_batch(DISTILLATION_LOSS_KEY, distillation.item())
+            loss = loss + self.distillation_weight * distillation
+        return loss

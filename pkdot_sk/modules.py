@@ -1,0 +1,156 @@
+"""Default torch modules and the protocol custom encoders follow.
+
+Encoder protocol
+----------------
+An encoder is a ``torch.nn.Module`` whose ``forward`` takes a float tensor of
+shape ``(batch, n_features)`` (the rows of X, or of X_priv) and returns a 2-D
+embedding of shape ``(batch, d)``. The estimators measure ``d`` with one
+forward pass, put a task head (and for the teacher a fusion block) on top,
+and re-initialise the encoder's parameters at every ``fit``.
+
+Networks built by the estimators return ``(output, embedding)``: the task
+output (logits or standardised regression values) and the embedding that
+distillation compares.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MLPEncoder",
+    "ConcatFusion",
+    "StudentNetwork",
+    "TeacherNetwork",
+    "prepare_encoder",
+]
+
+
+class MLPEncoder(nn.Module):
+    """Fully connected encoder: (Linear, ReLU, Dropout) per hidden layer.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input rows.
+    hidden_units : tuple of int, default=(128,)
+        Widths of the hidden layers before the embedding layer.
+    embedding_dim : int, default=64
+        Width of the output embedding (after a ReLU).
+    dropout : float, default=0.1
+        Dropout probability after every hidden layer.
+    """
+
+    def __init__(self, in_features, hidden_units=(128,), embedding_dim=64, dropout=0.1):
+        super().__init__()
+        layers = []
+        width = in_features
+        for units in hidden_units:
+            layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
+            width = units
+        layers += [nn.Linear(width, embedding_dim), nn.ReLU()]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class ConcatFusion(nn.Module):
+    """Concatenate modality embeddings, then Linear + ReLU to the fused width."""
+
+    def __init__(self, in_dims, embedding_dim=64):
+        super().__init__()
+        self.project = nn.Sequential(nn.Linear(sum(in_dims), embedding_dim), nn.ReLU())
+
+    def forward(self, embeddings):
+        return self.project(torch.cat(embeddings, dim=1))
+
+
+class StudentNetwork(nn.Module):
+    """Regular-modality encoder + linear head; returns ``(output, embedding)``."""
+
+    def __init__(self, encoder, embedding_dim, n_outputs):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def forward(self, x):
+        embedding = self.encoder(x)
+        return self.head(embedding), embedding
+
+
+class TeacherNetwork(nn.Module):
+    """One encoder per modality, a fusion block and a linear head.
+
+    ``forward(x, x_priv=None)`` returns ``(output, fused_embedding)``; the fused
+    embedding is what a student distils. Without a privileged encoder (a
+    teacher fitted without X_priv) only the regular embedding is fused.
+    """
+
+    def __init__(self, encoder, priv_encoder, fusion, embedding_dim, n_outputs):
+        super().__init__()
+        self.encoder = encoder
+        self.priv_encoder = priv_encoder
+        self.fusion = fusion
+        self.head = nn.Linear(embedding_dim, n_outputs)
+
+    def forward(self, x, x_priv=None):
+        embeddings = [self.encoder(x)]
+        if self.priv_encoder is not None:
+            embeddings.append(self.priv_encoder(x_priv))
+        fused = self.fusion(embeddings)
+        return self.head(fused), fused
+
+
+def _reset_parameters(module):
+    for submodule in module.modules():
+        if submodule is not module and hasattr(submodule, "reset_parameters"):
+            submodule.reset_parameters()
+
+
+def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, dropout, name):
+    """Build or copy an encoder and measure its embedding width.
+
+    Parameters
+    ----------
+    module : None or torch.nn.Module
+        None builds an :class:`MLPEncoder`; a module is deep-copied (the
+        user's instance is never trained in place) and re-initialised so that
+        every fit starts afresh from the estimator's random state.
+    n_features : int
+        Input width.
+    sample : torch.Tensor of shape (n, n_features)
+        A few input rows for the shape check.
+    hidden_units, embedding_dim, dropout
+        Used by the default encoder only.
+    name : str
+        Parameter name used in error messages ("module", "priv_module").
+
+    Returns
+    -------
+    encoder : torch.nn.Module
+    width : int
+        Embedding width ``d``.
+    """
+    if module is None:
+        encoder = MLPEncoder(n_features, tuple(hidden_units), embedding_dim, dropout)
+    elif isinstance(module, nn.Module):
+        encoder = copy.deepcopy(module)
+        _reset_parameters(encoder)
+    else:
+        raise ValueError(
+            f"{name} must be None or a torch.nn.Module instance; got {type(module).__name__}."
+        )
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        out = encoder(sample)
+    encoder.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != sample.shape[0]:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"{name} must map a (batch, {n_features}) float tensor to a 2-D (batch, d) "
+            f"embedding; got {shape} for a batch of {sample.shape[0]}."
+        )
+    return encoder, int(out.shape[1])
