@@ -28,7 +28,9 @@ class PrivilegedDataWarning(UserWarning):
 
 
 def _check_ndim(X, name):
-    ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        ndim = np.asarray(X).ndim
     if ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features); got an array "
@@ -190,7 +192,10 @@ class _PrivilegedEstimator(BaseEstimator):
     def _forward(self, X_net):
         """(outputs, embeddings) of the fitted net as float32 numpy arrays."""
         check_is_fitted(self, "net_")
-        outputs, embeddings = self.net_.forward(X_net, training=False, device="cpu")
+        # DataLoader iterators draw a seed from torch's global RNG: keep the
+        # caller's stream untouched by predictions.
+        with torch.random.fork_rng(devices=[]):
+            outputs, embeddings = self.net_.forward(X_net, training=False, device="cpu")
         return outputs.numpy(), embeddings.numpy()
 
     @staticmethod

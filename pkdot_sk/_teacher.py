@@ -4,6 +4,7 @@ import warnings
 
 import torch
 from skorch.helper import SliceDict
+from sklearn.utils._tags import TransformerTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -235,6 +236,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """
         return self._forward(self._predict_inputs(X, X_priv))[1]
 
+    def fit_transform(self, X, y, X_priv=None):
+        """Fit, then return the fused embeddings of the training rows."""
+        return self.fit(X, y, X_priv=X_priv).transform(X, X_priv)
+
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression)."""
         return self._decode_outputs(self._forward(self._predict_inputs(X, X_priv))[0])
@@ -250,6 +255,6 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # transform needs X_priv; this is not a plain transformer.
-        tags.transformer_tags = None
+        # transform returns float32 embeddings whatever the input dtype.
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags

@@ -1,0 +1,78 @@
+"""Tuning the PKDOT hyper-parameters with GridSearchCV and subject folds.
+
+``PKDOTStudent`` is an ordinary scikit-learn estimator, so its distillation
+hyper-parameters can be searched like any other:
+
+* ``ot_weight``: weight lambda of the PKDOT term in the training loss;
+* ``top_k``: number of anchor columns per row of the similarity matrices;
+* ``teacher__max_epochs``: a parameter of the nested teacher, reached with
+  the usual ``<component>__<parameter>`` syntax.
+
+Every candidate is evaluated leave-one-subject-out. With metadata routing
+off (the default), ``GridSearchCV.fit(X, y, groups=groups, X_priv=X_priv)``
+hands ``groups`` to the splitter and ``X_priv`` to the student's ``fit``,
+sliced to the training rows of each fold; the teacher is refitted inside
+every fold, so no held-out subject leaks into it. Scoring uses
+``student.score(X, y)``: the tuned model needs no privileged data.
+
+The data are kept small (4 subjects, 20 epochs) so that the 8 candidates x
+4 folds run in well under a minute on 2 CPU cores; use more epochs and
+subjects for a real search.
+"""
+
+import time
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
+
+from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+from pkdot_sk.datasets import make_privileged_classification
+
+RANDOM_STATE = 0
+
+X, X_priv, y, groups = make_privileged_classification(n_subjects=4, random_state=RANDOM_STATE)
+print(f"{X.shape[0]} samples from {np.unique(groups).size} subjects\n")
+
+student = PKDOTStudent(
+    teacher=PrivilegedTeacher(max_epochs=20, random_state=RANDOM_STATE),
+    max_epochs=20,
+    random_state=RANDOM_STATE,
+)
+param_grid = {
+    "ot_weight": [0.3, 1.0],
+    "top_k": [10, 30],
+    "teacher__max_epochs": [10, 20],
+}
+search = GridSearchCV(student, param_grid, cv=LeaveOneGroupOut())
+
+start = time.perf_counter()
+search.fit(X, y, groups=groups, X_priv=X_priv)
+seconds = time.perf_counter() - start
+
+n_candidates = len(search.cv_results_["params"])
+print(f"{n_candidates} candidates x {search.n_splits_} folds in {seconds:.1f} s")
+print(f"best params: {search.best_params_}")
+print(f"best mean accuracy (leave-one-subject-out): {search.best_score_:.3f}\n")
+
+# cv_results_ as a table (pandas.DataFrame(search.cv_results_) works too).
+names = list(param_grid)
+header = (
+    [f"{name:>{len(name)}}" for name in names]
+    + [f"{'mean acc':>8}", f"{'std':>6}", f"{'rank':>4}", f"{'fit s':>6}"]
+)
+print("  ".join(header))
+results = search.cv_results_
+for i in np.argsort(results["rank_test_score"], kind="stable"):
+    row = [f"{results[f'param_{name}'][i]!s:>{len(name)}}" for name in names] + [
+        f"{results['mean_test_score'][i]:8.3f}",
+        f"{results['std_test_score'][i]:6.3f}",
+        f"{results['rank_test_score'][i]:4d}",
+        f"{results['mean_fit_time'][i]:6.2f}",
+    ]
+    print("  ".join(row))
+
+# The refitted best student predicts from X alone.
+best = search.best_estimator_
+print(f"\nrefitted on all subjects: distilled_={best.distilled_}, "
+      f"teacher_ max_epochs={best.teacher_.max_epochs}, "
+      f"predict(X[:5]) = {best.predict(X[:5])}")

@@ -1,0 +1,135 @@
+"""pkdot_loss: value against an independent computation, stability, properties."""
+
+import numpy as np
+import pytest
+import torch
+
+from pkdot_sk.losses import cosine_similarity_matrix, pkdot_loss
+from test_ot import reference_divergence
+
+
+def reference_pkdot(student, teacher, top_k, anchors, reg):
+    """Independent float64 numpy computation of the PKDOT loss."""
+    def shifted_cosine(z):
+        unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+        sim = unit @ unit.T
+        return sim - sim.min()
+
+    s_s, s_t = shifted_cosine(student), shifted_cosine(teacher)
+    k = min(top_k, len(student))
+    order = np.argsort(s_t, axis=1, kind="stable")
+    if anchors == "all":
+        cols = np.tile(np.arange(len(student)), (len(student), 1))
+    elif anchors == "least_similar":
+        cols = order[:, :k]
+    else:
+        cols = order[:, ::-1][:, :k]
+    return reference_divergence(
+        np.take_along_axis(s_s, cols, 1), np.take_along_axis(s_t, cols, 1), reg
+    )
+
+
+def embeddings(n=20, seed=0, dtype=torch.float64):
+    rng = np.random.RandomState(seed)
+    teacher = rng.normal(size=(n, 8))
+    student = teacher[:, :6] + rng.normal(scale=1.0, size=(n, 6))
+    return torch.tensor(student, dtype=dtype), torch.tensor(teacher, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("anchors", ["least_similar", "most_similar", "all"])
+def test_value_matches_independent_float64_computation(dtype, anchors):
+    student, teacher = embeddings(dtype=dtype)
+    expected = reference_pkdot(student.double().numpy(), teacher.double().numpy(), 5, anchors, 0.01)
+    value = pkdot_loss(student, teacher, top_k=5, anchors=anchors, reg=0.01, max_iter=300)
+    assert torch.isfinite(value) and value.item() > 0
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_defaults_are_stable_and_differentiable(dtype):
+    student, teacher = embeddings(n=64, dtype=dtype)
+    student.requires_grad_(True)
+    value = pkdot_loss(student, teacher)
+    value.backward()
+    assert value.item() > 1e-4  # no silent 0 at reg=0.01
+    assert torch.isfinite(student.grad).all() and student.grad.abs().sum() > 0
+
+
+def test_top_k_above_batch_size_is_capped_at_the_batch():
+    student, teacher = embeddings(n=10)
+    big = pkdot_loss(student, teacher, top_k=500, max_iter=300)
+    whole = pkdot_loss(student, teacher, top_k=10, max_iter=300)
+    np.testing.assert_allclose(big.item(), whole.item(), rtol=1e-12)
+
+
+def test_anchor_strategies_pick_different_columns():
+    student, teacher = embeddings(n=30)
+    least = pkdot_loss(student, teacher, top_k=5, anchors="least_similar")
+    most = pkdot_loss(student, teacher, top_k=5, anchors="most_similar")
+    assert abs(least.item() - most.item()) > 1e-6
+
+
+def test_zero_norm_embeddings_give_no_nan():
+    student, teacher = embeddings(n=16)
+    student = student.clone()
+    student[3] = 0.0
+    teacher = teacher.clone()
+    teacher[5] = 0.0
+    student.requires_grad_(True)
+    value = pkdot_loss(student, teacher)
+    value.backward()
+    assert torch.isfinite(value)
+    assert torch.isfinite(student.grad).all()
+    assert torch.all(cosine_similarity_matrix(torch.zeros(2, 3)) == 0)
+
+
+def test_invariant_to_rotation_and_scaling_of_embeddings():
+    student, teacher = embeddings(n=24)
+    rotation, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64,
+                                              generator=torch.Generator().manual_seed(0)))
+    base = pkdot_loss(student, teacher, max_iter=300)
+    moved = pkdot_loss(3.0 * student @ rotation, 0.5 * teacher, max_iter=300)
+    np.testing.assert_allclose(moved.item(), base.item(), rtol=1e-6)
+
+
+def test_zero_when_student_equals_teacher():
+    _, teacher = embeddings(n=24)
+    assert abs(pkdot_loss(teacher.clone(), teacher).item()) < 1e-8
+
+
+def test_teacher_is_a_constant_target():
+    student, teacher = embeddings(n=12)
+    student.requires_grad_(True)
+    teacher.requires_grad_(True)
+    pkdot_loss(student, teacher).backward()
+    assert student.grad is not None
+    assert teacher.grad is None
+
+
+def test_single_sample_batch_gives_zero():
+    student, teacher = embeddings(n=1)
+    assert pkdot_loss(student, teacher).item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(top_k=0), "top_k"),
+        (dict(top_k=2.5), "top_k"),
+        (dict(anchors="random"), "anchors"),
+        (dict(reg=0.0), "reg"),
+        (dict(reg=-1.0), "reg"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    student, teacher = embeddings(n=8)
+    with pytest.raises(ValueError, match=match):
+        pkdot_loss(student, teacher, **kwargs)
+
+
+def test_rows_must_agree():
+    with pytest.raises(ValueError, match="teacher_emb has 5 rows"):
+        pkdot_loss(torch.zeros(4, 3), torch.zeros(5, 3))
+    with pytest.raises(ValueError, match="2-D"):
+        pkdot_loss(torch.zeros(4), torch.zeros(4))

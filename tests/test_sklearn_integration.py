@@ -1,0 +1,89 @@
+"""Routing, cross-validation, grid search, leakage and scikit-learn's checks."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
+
+TINY = dict(max_epochs=2, batch_size=32, random_state=0)
+
+
+def test_X_priv_requested_for_fit_by_default():
+    for est in (PKDOTStudent(), PrivilegedTeacher()):
+        assert est.get_metadata_routing().fit.requests["X_priv"] is True
+
+
+def test_cross_val_score_loso_routing_off(clf_data):
+    X, X_priv, y, groups = clf_data
+    scores = cross_val_score(PKDOTStudent(**TINY), X, y, groups=groups,
+                             cv=LeaveOneGroupOut(), params={"X_priv": X_priv})
+    assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_teacher_refit_per_fold_on_training_rows_only(clf_data):
+    X, X_priv, y, groups = clf_data
+
+    class SpyTeacher(PrivilegedTeacher):
+        def fit(self, X, y, X_priv=None):
+            self.seen_X_priv_ = np.array(X_priv, copy=True)
+            return super().fit(X, y, X_priv=X_priv)
+
+    result = cross_validate(
+        PKDOTStudent(teacher=SpyTeacher(**TINY), **TINY), X, y, groups=groups,
+        cv=LeaveOneGroupOut(), params={"X_priv": X_priv},
+        return_estimator=True, return_indices=True,
+    )
+    teachers = [est.teacher_ for est in result["estimator"]]
+    assert len({id(t) for t in teachers}) == len(teachers)
+    for teacher, train, test in zip(teachers, result["indices"]["train"],
+                                    result["indices"]["test"]):
+        np.testing.assert_array_equal(teacher.seen_X_priv_, X_priv[train])
+        assert not set(groups[test]) & set(groups[train])
+
+
+def test_pipeline_and_cross_val_score_with_routing_on(clf_data):
+    X, X_priv, y, groups = clf_data
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(StandardScaler(), PKDOTStudent(**TINY))
+        pipe.fit(X, y, X_priv=X_priv)
+        assert pipe[-1].distilled_
+        scores = cross_val_score(pipe, X, y, cv=LeaveOneGroupOut(),
+                                 params={"X_priv": X_priv, "groups": groups})
+        assert scores.shape == (4,)
+        # The teacher also requests X_priv for score: each test fold uses its own.
+        teacher_scores = cross_val_score(PrivilegedTeacher(**TINY), X, y, cv=LeaveOneGroupOut(),
+                                         params={"X_priv": X_priv, "groups": groups})
+        assert teacher_scores.shape == (4,)
+
+
+def test_grid_search_over_ot_and_teacher_params_loso(clf_data):
+    X, X_priv, y, groups = clf_data
+    grid = {"ot_weight": [0.3, 0.6], "top_k": [5, 30], "ot_reg": [0.01, 0.1],
+            "teacher__max_epochs": [1, 2]}
+    search = GridSearchCV(PKDOTStudent(teacher=PrivilegedTeacher(**TINY), **TINY), grid,
+                          cv=LeaveOneGroupOut())
+    search.fit(X, y, groups=groups, X_priv=X_priv)
+    assert len(search.cv_results_["params"]) == 16
+    assert search.best_estimator_.distilled_
+    assert set(search.best_params_) == set(grid)
+
+
+@pytest.mark.parametrize("estimator", [
+    PKDOTStudent(max_epochs=30, lr=1e-2, random_state=0),
+    PKDOTStudent(task="regression", max_epochs=30, lr=1e-2, random_state=0),
+    PrivilegedTeacher(max_epochs=30, lr=1e-2, random_state=0),
+    PrivilegedTeacher(task="regression", max_epochs=30, lr=1e-2, random_state=0),
+], ids=["student-clf", "student-reg", "teacher-clf", "teacher-reg"])
+def test_check_estimator(estimator):
+    # No expected failures: every check of scikit-learn passes. The checks
+    # fit without X_priv, which warns by design.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=PrivilegedDataWarning)
+        check_estimator(estimator)
