@@ -47,7 +47,7 @@ def loso(estimator, X, y, X_priv, groups):
 with sklearn.config_context(enable_metadata_routing=True):
     # ------------------------------------------------------ classification
     X, X_priv, y, groups = make_privileged_classification(
-        n_subjects=5, random_state=RANDOM_STATE
+        n_subjects=6, random_state=RANDOM_STATE
     )
     pipe = make_pipeline(
         StandardScaler(),
@@ -78,7 +78,7 @@ with sklearn.config_context(enable_metadata_routing=True):
     print(f"  LOSO accuracy, teacher (X_priv at test too): {scores.mean():.3f} +- {scores.std():.3f} ({seconds:.1f} s)\n")
 
     # ---------------------------------------------------------- regression
-    X, X_priv, y, groups = make_privileged_regression(n_subjects=5, random_state=RANDOM_STATE)
+    X, X_priv, y, groups = make_privileged_regression(n_subjects=6, random_state=RANDOM_STATE)
     pipe = make_pipeline(
         StandardScaler(),
         PKDOTStudent(task="regression", max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
