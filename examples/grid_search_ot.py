@@ -16,8 +16,8 @@ every fold, so no held-out subject leaks into it. Scoring uses
 ``student.score(X, y)``: the tuned model needs no privileged data.
 
 The data are kept small (4 subjects, 20 epochs) so that the 8 candidates x
-4 folds run in well under a minute on 2 CPU cores; use more epochs and
-subjects for a real search.
+4 folds run in about 30 s on 2 CPU cores; use more epochs and subjects for a
+real search.
 """
 
 import time

@@ -23,7 +23,7 @@ Finally, the teacher itself (which needs X_priv at test time too) is scored
 with metadata routing switched on inside a ``config_context``: that gives
 the "privileged upper bound" the students try to approach.
 
-Run with ``python examples/loso_evaluation.py`` (about 15-40 s on 2 CPU
+Run with ``python examples/loso_evaluation.py`` (about 30 s on 2 CPU
 cores).
 """
 
@@ -84,6 +84,7 @@ for name, (scores, seconds) in results.items():
     per_subject = " ".join(f"{score:.2f}" for score in scores)
     print(f"  {name:<{width}}  {per_subject}")
 
-print(f"\nLeave-one-subject-out accuracy (mean +- std over {cv.get_n_splits(groups=groups)} subjects)")
+n_folds = cv.get_n_splits(groups=groups)
+print(f"\nLeave-one-subject-out accuracy (mean +- std over {n_folds} subjects)")
 for name, (scores, seconds) in results.items():
     print(f"  {name:<{width}}  {scores.mean():.3f} +- {scores.std():.3f}   ({seconds:.1f} s)")

@@ -1,5 +1,7 @@
 """Distillation losses: pure functions, tensors in, differentiable scalar out."""
 
+from numbers import Integral
+
 import torch
 import torch.nn.functional as F
 
@@ -85,8 +87,10 @@ def pkdot_loss(
             f"teacher_emb has {teacher_emb.shape[0]} rows but student_emb has "
             f"{n_rows}; expected the same samples in the same order."
         )
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+    # numbers.Integral: numpy integers (e.g. from a GridSearchCV grid) are valid.
+    if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer; got {top_k!r}.")
+    top_k = int(top_k)
     if anchors not in ANCHOR_STRATEGIES:
         raise ValueError(f"anchors must be one of {ANCHOR_STRATEGIES}; got {anchors!r}.")
     if not reg > 0:

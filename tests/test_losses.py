@@ -133,3 +133,9 @@ def test_rows_must_agree():
         pkdot_loss(torch.zeros(4, 3), torch.zeros(5, 3))
     with pytest.raises(ValueError, match="2-D"):
         pkdot_loss(torch.zeros(4), torch.zeros(4))
+
+
+def test_numpy_integer_top_k_is_accepted():
+    student, teacher = embeddings(n=12)
+    np.testing.assert_allclose(pkdot_loss(student, teacher, top_k=np.int64(4)).item(),
+                               pkdot_loss(student, teacher, top_k=4).item())
