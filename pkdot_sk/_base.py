@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from ._net import PrivilegedNet
+from ._net import BATCH_LOADING, PrivilegedNet
 
 TASKS = ("classification", "regression")
 
@@ -186,6 +186,7 @@ class _PrivilegedEstimator(BaseEstimator):
             verbose=self.verbose,
             distillation_loss=distillation_loss,
             distillation_weight=distillation_weight,
+            **BATCH_LOADING,
         )
         return net.fit(X_net, y_net)
 

@@ -14,11 +14,42 @@ output, the distillation loss the embedding.
 
 from collections.abc import Mapping
 
+import numpy as np
 from skorch import NeuralNet
-from skorch.utils import to_tensor
+from skorch.dataset import Dataset
+from skorch.utils import multi_indexing, to_tensor
+from torch.utils.data import default_convert
 
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
+
+
+class BatchSlicingDataset(Dataset):
+    """skorch ``Dataset`` that slices a whole batch at once.
+
+    torch's ``DataLoader`` calls ``__getitems__`` with the batch's indices when
+    it exists; slicing the arrays once per batch instead of once per row and
+    collating is measured several times faster on 10 000 rows with three
+    inputs. Use with ``collate_fn=default_convert`` (arrays to tensors, no
+    stacking).
+    """
+
+    def __getitems__(self, indices):
+        indices = np.asarray(indices)
+        X, y = self.X, self.y
+        if self.X_is_ndframe:
+            X = {k: X[k].values.reshape(-1, 1) for k in X}
+        return self.transform(
+            multi_indexing(X, indices, self.X_indexing),
+            multi_indexing(y, indices, self.y_indexing),
+        )
+
+
+BATCH_LOADING = {
+    "dataset": BatchSlicingDataset,
+    "iterator_train__collate_fn": default_convert,
+    "iterator_valid__collate_fn": default_convert,
+}
 
 
 class PrivilegedNet(NeuralNet):

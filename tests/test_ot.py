@@ -68,7 +68,9 @@ def test_cross_term_agrees_with_pot():
 def test_zero_for_identical_clouds_and_positive_otherwise():
     x, y = clouds()
     x_t = torch.tensor(x)
-    assert abs(sinkhorn_divergence(x_t, x_t.clone(), 0.01).item()) < 1e-8
+    # The debiasing cancels up to the solver's tolerance (cross and self terms
+    # are solved by different iterations), far below typical values (~0.3 here).
+    assert abs(sinkhorn_divergence(x_t, x_t.clone(), 0.01).item()) < 1e-5
     assert sinkhorn_divergence(x_t, torch.tensor(y), 0.01).item() > 1e-3
 
 
