@@ -5,15 +5,16 @@ of B points (B ~ 128) at a small regularisation (epsilon = 0.01), once per
 mini-batch, forward and backward, in well under a millisecond. Choices,
 each measured (docs/performance.md, benchmarks/speed.py):
 
-* arrays through POT's backend layer (``ot.backend``): on CPU the solver runs
-  on NumPy views of the tensors, because a small NumPy operation costs a few
-  microseconds against ~8 for a small torch operation and the loop is made of
-  small operations; on other devices it runs on the torch tensors themselves;
+* on CPU the solver runs on NumPy views of the tensors (no copy): a small
+  NumPy operation costs 1-3 microseconds against ~8 for a small torch one, and
+  the loop is made of small operations; the B x B exponentials go through
+  torch (vectorised, multithreaded) and NumPy's BLAS is held to one thread;
+  on other devices everything runs on the torch tensors;
 * scaling (exponential) domain with absorption: at each epsilon the kernel
   ``exp((f_i + g_j - C_ij) / eps)`` is built once from the current potentials
-  (so it neither overflows nor underflows where it matters) and iterations are
-  matrix-vector products; the exponent is clipped so that negligible entries
-  never become denormal numbers, which are slow;
+  and iterations are matrix-vector products; scalings that drift out of
+  [1e-6, 1e6] are absorbed into the potentials (float32 keeps the entries
+  that matter), and the kernel is shifted against overflow;
 * cross term OT(x, y): epsilon-scaling from the clouds' largest cost down to
   ``reg``, then over-relaxed Sinkhorn (Thibault et al.) at the target; with
   over-relaxation 1.8 about 20 iterations reach what plain Sinkhorn needs
@@ -23,8 +24,9 @@ each measured (docs/performance.md, benchmarks/speed.py):
 * envelope-theorem gradients: no backpropagation through the iterations;
   the gradient is read off the transport plans, ``grad_x = (Q x - P y) / n``.
 
-POT's own solvers (``ot.solve(..., method="sinkhorn_log")``) are the reference
-in the tests and a column of the speed benchmark.
+POT (``ot.solve(..., method="sinkhorn_log")``) is the reference the tests
+compare against; docs/performance.md says why the training-loop solve is not
+POT's.
 """
 
 import contextlib
@@ -51,9 +53,11 @@ _ABSORB, _ABSORB_EVERY = 1e6, 4
 
 
 def _exp_(a):
-    """In-place exp."""
+    """In-place exp; on NumPy arrays through torch, whose exp is vectorised
+    and multithreaded (2-3x NumPy's here, more in float64)."""
     if isinstance(a, np.ndarray):
-        np.exp(a, out=a)
+        view = torch.from_numpy(a)
+        torch.exp(view, out=view)
     else:
         a.exp_()
     return a
@@ -215,8 +219,9 @@ _BLAS = []
 def _single_threaded_blas():
     """Context limiting NumPy's BLAS to one thread during a solve.
 
-    The products here are small; BLAS worker threads only spin and compete
-    with torch's own threads (measured: a PKDOT fit 2.8x slower with them).
+    BLAS worker threads spin between calls and compete with torch's threads
+    (the exponentials run in torch): measured a PKDOT fit 2.8x slower with
+    them, and B=512 solves 1.5-2.5x slower, so one thread at every size.
     """
     if not _BLAS:
         _BLAS.append(ThreadpoolController().select(user_api="blas"))
