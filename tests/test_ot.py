@@ -84,8 +84,9 @@ def test_no_silent_zero_at_small_epsilon_float32():
 
 
 def test_envelope_gradient_matches_autodiff_through_converged_loop():
-    """The replayed-step gradient equals autodiff through a fully unrolled,
-    converged float64 Sinkhorn (independent implementation)."""
+    """The gradient read off the transport plans equals autodiff through a
+    fully unrolled, converged float64 Sinkhorn (independent implementation),
+    for both clouds."""
     x, y = clouds(n=8, d=3, seed=3)
     reg = 0.1
 
@@ -101,12 +102,37 @@ def test_envelope_gradient_matches_autodiff_through_converged_loop():
         return f.mean() + g.mean()
 
     x_auto = torch.tensor(x, requires_grad=True)
-    y_t = torch.tensor(y)
-    (unrolled_ot(x_auto, y_t) - 0.5 * unrolled_ot(x_auto, x_auto)).backward()
+    y_auto = torch.tensor(y, requires_grad=True)
+    (unrolled_ot(x_auto, y_auto) - 0.5 * unrolled_ot(x_auto, x_auto)
+     - 0.5 * unrolled_ot(y_auto, y_auto)).backward()
 
     x_env = torch.tensor(x, requires_grad=True)
-    sinkhorn_divergence(x_env, y_t, reg, max_iter=2000, tol=1e-9).backward()
+    y_env = torch.tensor(y, requires_grad=True)
+    sinkhorn_divergence(x_env, y_env, reg, max_iter=2000, tol=1e-9).backward()
     np.testing.assert_allclose(x_env.grad.numpy(), x_auto.grad.numpy(), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(y_env.grad.numpy(), y_auto.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_float32_matches_float64_on_near_degenerate_clouds():
+    """Training clouds late in a fit: clusters of near-duplicates far apart.
+    float32 must not drift from float64 (absorption of large scalings)."""
+    rng = np.random.RandomState(4)
+    centres = rng.uniform(0, 2, size=(6, 30))
+    x = centres[rng.randint(0, 6, 128)] + 1e-3 * rng.randn(128, 30)
+    y = centres[rng.randint(0, 6, 128)] + 0.2 + 1e-3 * rng.randn(128, 30)
+    for budget in (20, 300):
+        double = sinkhorn_divergence(torch.tensor(x), torch.tensor(y), 0.01, max_iter=budget)
+        single = sinkhorn_divergence(torch.tensor(x, dtype=torch.float32),
+                                     torch.tensor(y, dtype=torch.float32), 0.01,
+                                     max_iter=budget)
+        assert single.dtype == torch.float32
+        np.testing.assert_allclose(single.item(), double.item(), rtol=1e-4)
+
+
+def test_rejects_bad_overrelaxation():
+    x, y = clouds()
+    with pytest.raises(ValueError, match="overrelaxation"):
+        sinkhorn_divergence(torch.tensor(x), torch.tensor(y), 0.01, overrelaxation=2.5)
 
 
 def test_rejects_clouds_of_different_shapes():
