@@ -2,7 +2,7 @@
 
 The PKDOT loss needs the debiased entropic OT divergence between two clouds
 of B points (B ~ 128) at a small regularisation (epsilon = 0.01), once per
-mini-batch, forward and backward, in well under a millisecond. Choices,
+mini-batch, forward and backward, in a few milliseconds at most. Choices,
 each measured (docs/performance.md, benchmarks/speed.py):
 
 * on CPU the solver runs on NumPy views of the tensors (no copy): a small
@@ -25,7 +25,7 @@ each measured (docs/performance.md, benchmarks/speed.py):
   the gradient is read off the transport plans, ``grad_x = (Q x - P y) / n``.
 
 POT (``ot.solve(..., method="sinkhorn_log")``) is the reference the tests
-compare against; docs/performance.md says why the training-loop solve is not
+compare against; docs/method.md says why the training-loop solve is not
 POT's.
 """
 

@@ -1,7 +1,6 @@
 """PrivilegedTeacher and PKDOTStudent: fitting, predicting, tasks, persistence."""
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np
