@@ -142,24 +142,25 @@ def loss_table(reps, sizes):
 # ------------------------------------------------------------- table 2
 def training_clouds(n_batches=40):
     """Anchor clouds of real training batches (PKDOT fit on 10 000 samples)."""
-    import pkdot_sk.losses as losses
+    from pkdot_sk import _ot
 
-    captured, original = [], losses.sinkhorn_divergence
+    captured, original = [], _ot._divergence
 
-    def spy(x, y, reg, **kwargs):
+    def spy(x, y, *args):
+        # Every PKDOT batch reaches the solver here, CPU (NumPy) or not.
         spy.calls += 1
         if spy.calls % 40 == 1 and len(captured) < n_batches:
-            captured.append((x.detach().clone(), y.detach().clone()))
-        return original(x, y, reg, **kwargs)
+            captured.append((torch.as_tensor(x).clone(), torch.as_tensor(y).clone()))
+        return original(x, y, *args)
 
     spy.calls = 0
-    losses.sinkhorn_divergence = spy
+    _ot._divergence = spy
     try:
         X, X_priv, y, _ = make_privileged_classification(
             n_subjects=40, n_samples_per_subject=250, random_state=0)
         PKDOTStudent(max_epochs=20, random_state=0).fit(X, y, X_priv=X_priv)
     finally:
-        losses.sinkhorn_divergence = original
+        _ot._divergence = original
     return captured
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 from skorch import NeuralNet
 from skorch.dataset import Dataset
+from skorch.helper import SliceDict
 from skorch.utils import multi_indexing, to_tensor
 from torch.utils.data import default_convert
 
@@ -39,10 +40,17 @@ class BatchSlicingDataset(Dataset):
         X, y = self.X, self.y
         if self.X_is_ndframe:
             X = {k: X[k].values.reshape(-1, 1) for k in X}
-        return self.transform(
-            multi_indexing(X, indices, self.X_indexing),
-            multi_indexing(y, indices, self.y_indexing),
-        )
+        return self.transform(_take_rows(X, indices, self.X_indexing),
+                              _take_rows(y, indices, self.y_indexing))
+
+
+def _take_rows(data, indices, indexing):
+    # skorch's multi_indexing turns the index array into a list, which
+    # scikit-learn's _safe_indexing then inspects element by element (0.3 ms
+    # per batch of 128 for y alone); arrays and SliceDicts index directly.
+    if isinstance(data, (np.ndarray, SliceDict)):
+        return data[indices]
+    return multi_indexing(data, indices, indexing)
 
 
 BATCH_LOADING = {

@@ -13,8 +13,9 @@ each measured (docs/performance.md, benchmarks/speed.py):
 * scaling (exponential) domain with absorption: at each epsilon the kernel
   ``exp((f_i + g_j - C_ij) / eps)`` is built once from the current potentials
   and iterations are matrix-vector products; scalings that drift out of
-  [1e-6, 1e6] are absorbed into the potentials (float32 keeps the entries
-  that matter), and the kernel is shifted against overflow;
+  [1e-12, 1e12] are absorbed into the potentials (float32 keeps the entries
+  that matter), and the kernel is shifted against overflow; each absorption
+  costs a kernel rebuild, so the bound is as wide as float32 allows;
 * cross term OT(x, y): epsilon-scaling from the clouds' largest cost down to
   ``reg``, then over-relaxed Sinkhorn (Thibault et al.) at the target; with
   over-relaxation 1.8 about 20 iterations reach what plain Sinkhorn needs
@@ -39,26 +40,42 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = ["sinkhorn_divergence"]
 
-# Exponent clip: exp(60) times a few thousand points stays finite in float32
-# and exp(-60) is still a normal (not denormal) float32.
 # Automatic over-relaxation: the linearised optimum 2 / (1 + sqrt(1 - eta))
 # from the rate eta of the first plain iterations; those underestimate the
 # asymptotic rate of slow problems, which get the measured-best fixed weight.
 _SLOW_RATE, _SLOW_WEIGHT, _N_PROBE = 0.5, 1.8, 3
-# Largest kernel exponent: sums of many exp(60) stay finite in float32.
-_MAX_EXPONENT = 60.0
-# Scalings beyond this factor are absorbed into the potentials (checked every
-# _ABSORB_EVERY iterations).
-_ABSORB, _ABSORB_EVERY = 1e6, 4
+# Largest kernel exponent and the bound on the scalings (checked every
+# _ABSORB_EVERY iterations): K @ v stays below B * exp(30) * 1e12 ~ B * 1e25,
+# finite in float32 (the scaled marginals u * K v are ~1 once the first
+# update is made; an overflow is caught and redone plainly), and a kernel entry at the floor (exp(-87)) times two
+# scalings of 1e12 is a plan entry of 1e-14, far below anything that counts.
+# The bound was 1e6 (with exp(60)): on real training batches, 2.75 kernel
+# rebuilds per solve, 30 % of the loss time, for the same values.
+_MAX_EXPONENT = 30.0
+_ABSORB, _ABSORB_EVERY = 1e12, 4
+
+
+# Below these exponents exp leaves the normal range. torch's vectorised exp
+# takes a slow path on such inputs (float32: 130-600 us instead of 30 for a
+# 128 x 128 block), so they are raised to it first: the entry becomes the
+# smallest normal float instead of 0 or a denormal, an absolute change of
+# ~1e-38 (float32) that no marginal can notice (see _ABSORB).
+_MIN_EXPONENT = {np.dtype(np.float32): -87.0, np.dtype(np.float64): -708.0,
+                 torch.float32: -87.0, torch.float64: -708.0}
 
 
 def _exp_(a):
     """In-place exp; on NumPy arrays through torch, whose exp is vectorised
     and multithreaded (2-3x NumPy's here, more in float64)."""
+    low = _MIN_EXPONENT.get(a.dtype)
     if isinstance(a, np.ndarray):
+        if low is not None:
+            np.maximum(a, low, out=a)
         view = torch.from_numpy(a)
         torch.exp(view, out=view)
     else:
+        if low is not None:
+            a.clamp_(min=low)
         a.exp_()
     return a
 
@@ -67,9 +84,8 @@ def _kernel(f, g, cost, eps):
     """``exp((f_i + g_j - C_ij) / eps)`` and ``f``, shifted against overflow.
 
     If the largest exponent is above ``_MAX_EXPONENT``, ``f`` is lowered by
-    the excess (the scalings absorb it). Tiny entries underflow to 0, which is
-    right: clipping them from below would let the drifting scalings of
-    over-relaxed iterations inflate them.
+    the excess (the scalings absorb it). Entries that would underflow become
+    the smallest normal float instead of 0 (``_exp_``, for speed).
     """
     expo = f[:, None] + g[None, :]
     expo -= cost
@@ -228,6 +244,53 @@ def _single_threaded_blas():
     return _BLAS[0].limit(limits=1)
 
 
+def _divergence(xa, ya, reg, decay, inner_iter, max_iter, omega, tol, check_every):
+    """Sinkhorn divergence of two NumPy arrays or two tensors (no autograd).
+
+    Returns the value (0-d) and the state :func:`_divergence_gradient` needs.
+    """
+    n = xa.shape[0]
+    cross_cost, self_cost = _cost_blocks(xa, ya)
+    # Over-relaxed iterations that overflow are detected and redone.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        f, g, kernel, u, v = _solve_cross(
+            cross_cost, reg, decay, inner_iter, max_iter, omega, tol, check_every
+        )
+    self_kernel, self_u = _solve_self(self_cost, reg, max_iter, tol, check_every)
+
+    # Values at one last plain c-transform of each potential.
+    kernel_v = kernel @ v
+    u_kernel = u @ kernel
+    self_kernel_u = (self_u[:, None, :] @ self_kernel)[:, 0, :]
+    ot_xy = (f - reg * _log(kernel_v * (1.0 / n))).mean() + (
+        g - reg * _log(u_kernel * (1.0 / n))).mean()
+    half_self = (-reg * _log(self_kernel_u * (1.0 / n))).mean(-1)  # OT(x,x)/2, OT(y,y)/2
+    value = ot_xy - half_self[0] - half_self[1]
+    state = (xa, ya, kernel, u, v, kernel_v, u_kernel, self_kernel, self_u, self_kernel_u)
+    return value, state
+
+
+def _divergence_gradient(state, index):
+    """Gradient of the divergence with respect to x (``index=0``) or y (1).
+
+    d/dx [OT(x,y) - OT(x,x)/2] = (Q x - P y) / n, Q and P the plans with rows
+    normalised to 1 (envelope theorem); the same for y with columns.
+    """
+    xa, ya, kernel, u, v, kernel_v, u_kernel, self_kernel, self_u, self_kernel_u = state
+    if index == 0:
+        a, b, cross_kernel, b_scaling, cross_norm = xa, ya, kernel, v, kernel_v
+    else:
+        a, b, cross_kernel, b_scaling, cross_norm = ya, xa, _swap_last(kernel), u, u_kernel
+    towards_b = cross_kernel @ (b_scaling[:, None] * b) / cross_norm[:, None]
+    towards_a = (self_kernel[index] @ (self_u[index][:, None] * a)
+                 / self_kernel_u[index][:, None])
+    return (towards_a - towards_b) * (1.0 / a.shape[0])
+
+
+def _host_context(on_cpu):
+    return _single_threaded_blas() if on_cpu else contextlib.nullcontext()
+
+
 class _SinkhornDivergence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, y, reg, decay, inner_iter, max_iter, omega, tol):
@@ -237,55 +300,33 @@ class _SinkhornDivergence(torch.autograd.Function):
         ya = y.detach().numpy() if on_cpu else y.detach()
         # A host sync per check is free on CPU, not on an accelerator.
         check_every = 1 if on_cpu else 5
-        n = xa.shape[0]
-
-        with _single_threaded_blas() if on_cpu else contextlib.nullcontext():
-            cross_cost, self_cost = _cost_blocks(xa, ya)
-            # Over-relaxed iterations that overflow are detected and redone.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                f, g, kernel, u, v = _solve_cross(
-                    cross_cost, reg, decay, inner_iter, max_iter, omega, tol, check_every
-                )
-            self_kernel, self_u = _solve_self(self_cost, reg, max_iter, tol, check_every)
-
-        # Values at one last plain c-transform of each potential.
-        kernel_v = kernel @ v
-        u_kernel = u @ kernel
-        self_kernel_u = (self_u[:, None, :] @ self_kernel)[:, 0, :]
-        ot_xy = (f - reg * _log(kernel_v * (1.0 / n))).mean() + (
-            g - reg * _log(u_kernel * (1.0 / n))).mean()
-        half_self = (-reg * _log(self_kernel_u * (1.0 / n))).mean(-1)  # OT(x,x)/2, OT(y,y)/2
-        value = ot_xy - half_self[0] - half_self[1]
-
-        ctx.saved = (on_cpu, xa, ya, kernel, u, v, kernel_v, u_kernel,
-                     self_kernel, self_u, self_kernel_u)
+        with _host_context(on_cpu):
+            value, ctx.state = _divergence(
+                xa, ya, reg, decay, inner_iter, max_iter, omega, tol, check_every
+            )
+        ctx.on_cpu = on_cpu
         if on_cpu:
             return torch.tensor(float(value), dtype=x.dtype)
         return value.to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (on_cpu, xa, ya, kernel, u, v, kernel_v, u_kernel,
-         self_kernel, self_u, self_kernel_u) = ctx.saved
-        n = xa.shape[0]
         grads = [None, None]
-        # d/dx [OT(x,y) - OT(x,x)/2] = (Q x - P y) / n, Q and P the plans with
-        # rows normalised to 1 (envelope theorem); same for y with columns.
-        with _single_threaded_blas() if on_cpu else contextlib.nullcontext():
-            sides = [(xa, ya, kernel, v, kernel_v), (ya, xa, _swap_last(kernel), u, u_kernel)]
-            for index, (a, b, cross_kernel, b_scaling, cross_norm) in enumerate(sides):
-                if not ctx.needs_input_grad[index]:
-                    continue
-                towards_b = cross_kernel @ (b_scaling[:, None] * b) / cross_norm[:, None]
-                towards_a = (self_kernel[index] @ (self_u[index][:, None] * a)
-                             / self_kernel_u[index][:, None])
-                grad = (towards_a - towards_b) * (1.0 / n)
-                grads[index] = grad_output * (torch.from_numpy(grad) if on_cpu else grad)
+        with _host_context(ctx.on_cpu):
+            for index in (0, 1):
+                if ctx.needs_input_grad[index]:
+                    grad = _divergence_gradient(ctx.state, index)
+                    grads[index] = grad_output * (
+                        torch.from_numpy(grad) if ctx.on_cpu else grad)
         return grads[0], grads[1], None, None, None, None, None, None
 
 
-def sinkhorn_divergence(x, y, reg, *, decay=0.1, inner_iter=2, max_iter=20,
-                        overrelaxation="auto", tol=1e-3):
+# Solver defaults, shared with the fused CPU loss (_pkdot_cpu.py).
+DECAY, INNER_ITER, TOL = 0.1, 2, 1e-3
+
+
+def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_iter=20,
+                        overrelaxation="auto", tol=TOL):
     """Debiased entropic OT divergence between uniform clouds of equal size.
 
     ``S(x, y) = OT(x, y) - OT(x, x) / 2 - OT(y, y) / 2``, where

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ._ot import sinkhorn_divergence
+from ._pkdot_cpu import pkdot_loss_cpu
 
 __all__ = ["ANCHOR_STRATEGIES", "cosine_similarity_matrix", "pkdot_loss"]
 
@@ -99,7 +100,17 @@ def pkdot_loss(
     if n_rows < 2:
         return student_emb.sum() * 0.0
 
-    teacher_emb = teacher_emb.detach().to(student_emb.dtype)
+    teacher_emb = teacher_emb.detach().to(student_emb.dtype).to(student_emb.device)
+    k = n_rows if anchors == "all" else min(top_k, n_rows)
+    if student_emb.device.type == "cpu" and student_emb.dtype in (torch.float32, torch.float64):
+        # The same computation as _pkdot_loss_torch in one autograd node: on
+        # CPU the dozen small torch operations cost as much as the OT solve.
+        return pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, float(reg), max_iter)
+    return _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter)
+
+
+def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter):
+    """PKDOT loss from torch operations (any device and dtype)."""
     sim_student = cosine_similarity_matrix(student_emb)
     sim_teacher = cosine_similarity_matrix(teacher_emb)
     sim_student = sim_student - sim_student.min()
@@ -108,7 +119,6 @@ def pkdot_loss(
     if anchors == "all":
         cloud_student, cloud_teacher = sim_student, sim_teacher
     else:
-        k = min(top_k, n_rows)
         columns = torch.topk(sim_teacher, k, dim=1, largest=anchors == "most_similar").indices
         cloud_student = torch.gather(sim_student, 1, columns)
         cloud_teacher = torch.gather(sim_teacher, 1, columns)

@@ -140,3 +140,28 @@ def test_numpy_integer_top_k_is_accepted():
     student, teacher = embeddings(n=12)
     np.testing.assert_allclose(pkdot_loss(student, teacher, top_k=np.int64(4)).item(),
                                pkdot_loss(student, teacher, top_k=4).item())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("anchors", ["least_similar", "most_similar", "all"])
+@pytest.mark.parametrize("top_k", [5, 200])
+def test_cpu_node_matches_torch_composition(dtype, anchors, top_k):
+    # On CPU pkdot_loss runs a hand-written forward/backward; it must give the
+    # value and gradient that autograd gives through the torch operations.
+    from pkdot_sk.losses import _pkdot_loss_torch
+
+    student, teacher = embeddings(n=40, seed=3, dtype=dtype)
+    student[7] *= 1e-14  # below F.normalize's floor on the norm: scaled, not normalised
+    student.requires_grad_(True)
+    k = 40 if anchors == "all" else min(top_k, 40)
+    fused = pkdot_loss(student, teacher, top_k=top_k, anchors=anchors)
+    (grad_fused,) = torch.autograd.grad(fused, student)
+    composed = _pkdot_loss_torch(student, teacher, k, anchors, 0.01, 20)
+    (grad_composed,) = torch.autograd.grad(composed, student)
+    assert "PKDOTLossCPU" in type(fused.grad_fn).__name__
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    np.testing.assert_allclose(fused.item(), composed.item(), rtol=tol)
+    # Row by row: the tiny row's gradient is ~1e12 times the others (norm floor).
+    for fused_row, composed_row in zip(grad_fused.numpy(), grad_composed.numpy()):
+        np.testing.assert_allclose(fused_row, composed_row, rtol=tol * 10,
+                                   atol=tol * np.abs(composed_row).max())
