@@ -160,8 +160,9 @@ class _PrivilegedEstimator(BaseEstimator):
             torch.manual_seed(seed)
             yield
 
-    def _fit_network(self, module, X_net, y_net, *, distillation_loss=None,
-                     distillation_weight=0.0, extra_callbacks=()):
+    def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), **distillation):
+        """Train a PrivilegedNet; ``distillation`` holds its distillation_*
+        and task_weight parameters (none: the task loss alone)."""
         criterion = nn.CrossEntropyLoss if self._is_classification else nn.MSELoss
         train_split = None
         if self.validation_fraction is not None:
@@ -184,8 +185,7 @@ class _PrivilegedEstimator(BaseEstimator):
             predict_nonlinearity=None,
             device=self.device,
             verbose=self.verbose,
-            distillation_loss=distillation_loss,
-            distillation_weight=distillation_weight,
+            **distillation,
             **BATCH_LOADING,
         )
         return net.fit(X_net, y_net)

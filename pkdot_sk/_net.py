@@ -5,8 +5,9 @@ that skorch batches and shuffles them with the rows (extra ``fit`` params
 would be passed whole to every batch):
 
 * ``"x"`` and ``"x_priv"`` are module inputs;
-* ``"z_teacher"`` (the frozen teacher's embeddings, computed once per fit) is
-  a loss target: it is kept away from the module and read in ``get_loss``.
+* ``"z_teacher"`` (the frozen teacher's embeddings, or its outputs for
+  output-matching methods, computed once per fit) is a loss target: it is
+  kept away from the module and read in ``get_loss``.
 
 The module returns ``(output, embedding)``; the task criterion sees the
 output, the distillation loss the embedding.
@@ -68,16 +69,26 @@ class PrivilegedNet(NeuralNet):
     *args, **kwargs
         As :class:`skorch.NeuralNet`.
     distillation_loss : callable or None, default=None
-        ``loss(student_emb, teacher_emb) -> scalar``; None trains on the task
-        loss alone.
+        ``loss(student_tensor, teacher_target) -> scalar``; None trains on the
+        task loss alone.
     distillation_weight : float, default=0.0
         Weight of the distillation term in the training loss.
+    distillation_input : {"embedding", "output", "adapted"}, default="embedding"
+        The student tensor the distillation loss sees: the embedding, the
+        task output, or the embedding through the module's ``adapter``
+        (a projection trained with the student, unused at prediction).
+    task_weight : float, default=1.0
+        Weight of the task loss in the training loss (generalized
+        distillation mixes the two as ``1 - imitation`` and ``imitation``).
     """
 
-    def __init__(self, *args, distillation_loss=None, distillation_weight=0.0, **kwargs):
+    def __init__(self, *args, distillation_loss=None, distillation_weight=0.0,
+                 distillation_input="embedding", task_weight=1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.distillation_loss = distillation_loss
         self.distillation_weight = distillation_weight
+        self.distillation_input = distillation_input
+        self.task_weight = task_weight
 
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping) and TEACHER_EMBEDDING_KEY in x:
@@ -93,8 +104,14 @@ class PrivilegedNet(NeuralNet):
             and isinstance(X, Mapping)
             and TEACHER_EMBEDDING_KEY in X
         ):
-            teacher_emb = to_tensor(X[TEACHER_EMBEDDING_KEY], device=self.device)
-            distillation = self.distillation_loss(embedding, teacher_emb)
+            target = to_tensor(X[TEACHER_EMBEDDING_KEY], device=self.device)
+            if self.distillation_input == "output":
+                student = output
+            elif self.distillation_input == "adapted":
+                student = self.module_.adapter(embedding)
+            else:
+                student = embedding
+            distillation = self.distillation_loss(student, target)
             self.history.record_batch(DISTILLATION_LOSS_KEY, distillation.item())
-            loss = loss + self.distillation_weight * distillation
+            loss = self.task_weight * loss + self.distillation_weight * distillation
         return loss

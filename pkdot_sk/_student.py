@@ -4,6 +4,7 @@ import functools
 import warnings
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from skorch.callbacks import PassthroughScoring
 from skorch.helper import SliceDict
@@ -16,10 +17,27 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator
 from ._net import DISTILLATION_LOSS_KEY, TEACHER_EMBEDDING_KEY
 from ._teacher import PrivilegedTeacher
-from .losses import ANCHOR_STRATEGIES, pkdot_loss
+from . import losses
+from .losses import ANCHOR_STRATEGIES
 from .modules import StudentNetwork, prepare_encoder
 
-DISTILLATION_METHODS = ("pkdot", "none")
+DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
+# What each method compares: teacher embeddings or teacher outputs, and the
+# student's embedding, output or projected ("adapted") embedding.
+_MATCHES = {
+    "pkdot": ("embedding", "embedding"),
+    "rkd": ("embedding", "embedding"),
+    "sp": ("embedding", "embedding"),
+    "pkt": ("embedding", "embedding"),
+    "feature": ("embedding", "adapted"),
+    "logit": ("output", "output"),
+    "gd": ("output", "output"),
+}
+# distillation_weight=None: the weight each method's reference uses (gd: the
+# imitation parameter; rkd's distance/angle weights are inside rkd_loss; the
+# SP paper weights its loss by 3000).
+DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 3000.0,
+                   "pkt": 1.0}
 
 
 class PKDOTStudent(_PrivilegedEstimator):
@@ -46,11 +64,29 @@ class PKDOTStudent(_PrivilegedEstimator):
     task : {"classification", "regression"}, default="classification"
         Classification (binary or multiclass, any label type) or regression
         (single or multi-output).
-    distillation : {"pkdot", "none"}, default="pkdot"
+    distillation : {"pkdot", "none", "logit", "gd", "feature", "rkd", "sp", \
+"pkt"}, default="pkdot"
         "pkdot" adds the PKDOT loss; "none" trains a regular-only student
-        (no teacher is fitted, X_priv is ignored).
+        (no teacher is fitted, X_priv is ignored). The others are the
+        baselines PKDOT is compared with, each a function of
+        :mod:`pkdot_sk.losses`: "logit" (Hinton et al.'s softened logits,
+        classification only), "gd" (generalized distillation, Lopez-Paz et
+        al.: imitate the teacher's soft labels, or its predictions in
+        regression), "feature" (student embedding projected to the
+        teacher's by a learned linear map, matched by MSE), "rkd" (Park et
+        al., distance + angle), "sp" (Tung & Mori, similarity preserving),
+        "pkt" (Passalis & Tefas, probabilistic knowledge transfer).
     ot_weight : float, default=0.6
         Weight lambda of the PKDOT term.
+    distillation_weight : float or None, default=None
+        Weight of the distillation term for the methods other than "pkdot"
+        (which uses ``ot_weight``). For "gd" it is the imitation parameter in
+        [0, 1]: the loss is ``(1 - w) * task + w * imitation``. None uses the
+        reference's value: logit 1, gd 0.5, feature 1, rkd 1 (with the
+        paper's 25/50 inside :func:`~pkdot_sk.losses.rkd_loss`), sp 3000,
+        pkt 1.
+    temperature : float, default=4.0
+        Softmax temperature of "logit" and "gd".
     top_k : int, default=30
         Anchor columns per row of the similarity matrices (capped at the
         batch size).
@@ -131,6 +167,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         "top_k": [Interval(Integral, 1, None, closed="left")],
         "anchors": [StrOptions(set(ANCHOR_STRATEGIES))],
         "ot_reg": [Interval(Real, 0, None, closed="neither")],
+        "distillation_weight": [None, Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -143,6 +181,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         top_k=30,
         anchors="least_similar",
         ot_reg=0.01,
+        distillation_weight=None,
+        temperature=4.0,
         module=None,
         hidden_units=(128,),
         embedding_dim=64,
@@ -165,6 +205,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.top_k = top_k
         self.anchors = anchors
         self.ot_reg = ot_reg
+        self.distillation_weight = distillation_weight
+        self.temperature = temperature
         self.module = module
         self.hidden_units = hidden_units
         self.embedding_dim = embedding_dim
@@ -197,6 +239,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self : PKDOTStudent
         """
         self._validate_params()
+        self._check_method()
         X, y = self._validate_X_y(X, y)
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
         y_net = self._encode_targets(y)
@@ -213,8 +256,8 @@ class PKDOTStudent(_PrivilegedEstimator):
                 )
             else:
                 self.teacher_ = self._fit_teacher(X, y, X_priv)
-                # The teacher is frozen: its embeddings are computed once per fit.
-                inputs[TEACHER_EMBEDDING_KEY] = self.teacher_.transform(X, X_priv)
+                # The teacher is frozen: its targets are computed once per fit.
+                inputs[TEACHER_EMBEDDING_KEY] = self._teacher_targets(X, X_priv)
         self.distilled_ = self.teacher_ is not None
 
         self.x_scaler_ = self._fit_scaler(X)
@@ -225,19 +268,79 @@ class PKDOTStudent(_PrivilegedEstimator):
                 hidden_units=self.hidden_units, embedding_dim=self.embedding_dim,
                 dropout=self.dropout, name="module",
             )
-            module = StudentNetwork(encoder, width, self.n_outputs_)
+            adapter_dim = None
+            if self.distilled_ and self.distillation == "feature":
+                adapter_dim = inputs[TEACHER_EMBEDDING_KEY].shape[1]
+            module = StudentNetwork(encoder, width, self.n_outputs_, adapter_dim=adapter_dim)
             distillation_kwargs = {}
             if self.distilled_:
-                distillation_kwargs = dict(
-                    distillation_loss=functools.partial(
-                        pkdot_loss, top_k=self.top_k, anchors=self.anchors, reg=self.ot_reg
-                    ),
-                    distillation_weight=self.ot_weight,
-                    extra_callbacks=[PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)],
-                )
+                distillation_kwargs = self._distillation_setup()
             self.net_ = self._fit_network(module, SliceDict(**inputs), y_net,
                                           **distillation_kwargs)
         return self
+
+    def _check_method(self):
+        if self.distillation == "logit" and self.task != "classification":
+            raise ValueError(
+                "distillation='logit' needs task='classification' (it matches class "
+                "probabilities); use distillation='gd' to imitate a regression teacher."
+            )
+        if (self.distillation == "gd" and self.distillation_weight is not None
+                and self.distillation_weight > 1):
+            raise ValueError(
+                "distillation_weight is the imitation parameter of distillation='gd' and "
+                f"must be in [0, 1]; got {self.distillation_weight!r}."
+            )
+
+    def _distillation_setup(self):
+        """Keyword arguments of the net for the chosen method."""
+        method = self.distillation
+        if method == "pkdot":
+            loss = functools.partial(losses.pkdot_loss, top_k=self.top_k, anchors=self.anchors,
+                                     reg=self.ot_reg)
+            weight = self.ot_weight
+        else:
+            loss = {
+                "logit": functools.partial(losses.logit_kd_loss, temperature=self.temperature),
+                "gd": functools.partial(losses.generalized_distillation_loss,
+                                        temperature=self.temperature, task=self.task),
+                "feature": losses.feature_distillation_loss,
+                "rkd": losses.rkd_loss,
+                "sp": losses.similarity_preserving_loss,
+                "pkt": losses.pkt_loss,
+            }[method]
+            weight = (DEFAULT_WEIGHTS[method] if self.distillation_weight is None
+                      else self.distillation_weight)
+        return dict(
+            distillation_loss=loss,
+            distillation_weight=weight,
+            distillation_input=_MATCHES[method][1],
+            # Generalized distillation interpolates between labels and teacher.
+            task_weight=1.0 - weight if method == "gd" else 1.0,
+            extra_callbacks=[PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)],
+        )
+
+    def _teacher_targets(self, X, X_priv):
+        """Teacher embeddings, or its outputs in the student's output space."""
+        if _MATCHES[self.distillation][0] == "embedding":
+            return np.asarray(self.teacher_.transform(X, X_priv), dtype=np.float32)
+        if self.task == "classification":
+            if not hasattr(self.teacher_, "predict_proba"):
+                raise ValueError(
+                    f"distillation={self.distillation!r} needs a teacher with predict_proba."
+                )
+            teacher_classes = getattr(self.teacher_, "classes_", None)
+            if teacher_classes is None or not np.array_equal(teacher_classes, self.classes_):
+                raise ValueError(
+                    f"the teacher's classes_ {teacher_classes!r} differ from the labels of "
+                    f"y {self.classes_!r}; expected a teacher fitted on the same classes."
+                )
+            # Log-probabilities are logits up to a per-row constant, to which
+            # softmax (at any temperature) is blind.
+            proba = self.teacher_.predict_proba(X, X_priv)
+            return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
+        predictions = np.asarray(self.teacher_.predict(X, X_priv), dtype=np.float64)
+        return self.y_scaler_.transform(predictions.reshape(len(X), -1)).astype(np.float32)
 
     def _fit_teacher(self, X, y, X_priv):
         if isinstance(self.teacher, FrozenEstimator):

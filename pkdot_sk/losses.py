@@ -1,4 +1,13 @@
-"""Distillation losses: pure functions, tensors in, differentiable scalar out."""
+"""Distillation losses: pure functions, tensors in, differentiable scalar out.
+
+Every function takes the student's tensor first and the teacher's second;
+the teacher's is a fixed target (detached). Structure losses (``pkdot_loss``,
+``rkd_loss``, ``similarity_preserving_loss``, ``pkt_loss``) compare
+relations *within* the batch, so the two embeddings may differ in width;
+``feature_distillation_loss`` compares the embeddings point to point (the
+student's projected to the teacher's width first); ``logit_kd_loss`` and
+``generalized_distillation_loss`` compare outputs.
+"""
 
 from numbers import Integral
 
@@ -8,7 +17,17 @@ import torch.nn.functional as F
 from ._ot import sinkhorn_divergence
 from ._pkdot_cpu import pkdot_loss_cpu
 
-__all__ = ["ANCHOR_STRATEGIES", "cosine_similarity_matrix", "pkdot_loss"]
+__all__ = [
+    "ANCHOR_STRATEGIES",
+    "cosine_similarity_matrix",
+    "feature_distillation_loss",
+    "generalized_distillation_loss",
+    "logit_kd_loss",
+    "pkdot_loss",
+    "pkt_loss",
+    "rkd_loss",
+    "similarity_preserving_loss",
+]
 
 ANCHOR_STRATEGIES = ("least_similar", "most_similar", "all")
 
@@ -123,3 +142,207 @@ def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter):
         cloud_student = torch.gather(sim_student, 1, columns)
         cloud_teacher = torch.gather(sim_teacher, 1, columns)
     return sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter)
+
+
+# ------------------------------------------------------------------ baselines
+def _check_pair(student, teacher, *, same_width=False):
+    if student.ndim != 2 or teacher.ndim != 2:
+        raise ValueError(
+            "student and teacher tensors must be 2-D (batch, features); got shapes "
+            f"{tuple(student.shape)} and {tuple(teacher.shape)}."
+        )
+    if student.shape[0] != teacher.shape[0]:
+        raise ValueError(
+            f"teacher tensor has {teacher.shape[0]} rows but the student's has "
+            f"{student.shape[0]}; expected the same samples in the same order."
+        )
+    if same_width and student.shape[1] != teacher.shape[1]:
+        raise ValueError(
+            f"student and teacher tensors must have the same width; got {student.shape[1]} "
+            f"and {teacher.shape[1]} (project the student's first)."
+        )
+    return teacher.detach().to(student.dtype)
+
+
+def _check_temperature(temperature):
+    if not temperature > 0:
+        raise ValueError(f"temperature must be a positive float; got {temperature!r}.")
+
+
+def logit_kd_loss(student_logits, teacher_logits, *, temperature=4.0):
+    """Knowledge distillation on softened class probabilities (Hinton et al.).
+
+    ``T^2 * KL(softmax(t / T) || softmax(s / T))``, averaged over the batch.
+    The ``T^2`` factor keeps the gradient scale independent of ``T``.
+
+    Parameters
+    ----------
+    student_logits, teacher_logits : torch.Tensor of shape (B, n_classes)
+        Logits (any per-row shift of the teacher's, e.g. log-probabilities,
+        gives the same loss).
+    temperature : float, default=4.0
+
+    References
+    ----------
+    .. [1] Hinton, G., Vinyals, O., and Dean, J. "Distilling the Knowledge in
+       a Neural Network." NIPS Deep Learning Workshop, 2015.
+    """
+    teacher_logits = _check_pair(student_logits, teacher_logits, same_width=True)
+    _check_temperature(temperature)
+    log_p_student = F.log_softmax(student_logits / temperature, dim=1)
+    log_p_teacher = F.log_softmax(teacher_logits / temperature, dim=1)
+    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1).mean()
+    return temperature**2 * kl
+
+
+def generalized_distillation_loss(student_output, teacher_output, *, temperature=4.0,
+                                  task="classification"):
+    """Imitation term of generalized distillation (Lopez-Paz et al.).
+
+    Classification: cross-entropy between the teacher's soft labels
+    ``softmax(t / T)`` and the student's probabilities ``softmax(s)`` (the
+    student at temperature 1, as in the paper). Regression: squared error to
+    the teacher's predictions. The estimator mixes it with the task loss as
+    ``(1 - imitation) * task + imitation * this``.
+
+    Parameters
+    ----------
+    student_output, teacher_output : torch.Tensor of shape (B, n_outputs)
+        Logits (classification) or predictions (regression).
+    temperature : float, default=4.0
+        Softening of the teacher's labels (classification only).
+    task : {"classification", "regression"}, default="classification"
+
+    References
+    ----------
+    .. [1] Lopez-Paz, D., Bottou, L., Schoelkopf, B., and Vapnik, V.
+       "Unifying distillation and privileged information." ICLR 2016.
+    """
+    teacher_output = _check_pair(student_output, teacher_output, same_width=True)
+    if task == "regression":
+        return F.mse_loss(student_output, teacher_output)
+    if task != "classification":
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}.")
+    _check_temperature(temperature)
+    soft_labels = F.softmax(teacher_output / temperature, dim=1)
+    return -(soft_labels * F.log_softmax(student_output, dim=1)).sum(dim=1).mean()
+
+
+def feature_distillation_loss(student_projected, teacher_emb, *, metric="mse"):
+    """Point-to-point matching of embeddings (hint / feature distillation).
+
+    The student's embedding, projected to the teacher's width by a learned
+    linear map (part of the student network, dropped at prediction), is
+    matched to the teacher's: mean squared error, or ``1 - cosine``.
+
+    Parameters
+    ----------
+    student_projected, teacher_emb : torch.Tensor of shape (B, d)
+    metric : {"mse", "cosine"}, default="mse"
+
+    References
+    ----------
+    .. [1] Romero, A. et al. "FitNets: Hints for Thin Deep Nets." ICLR 2015.
+    """
+    teacher_emb = _check_pair(student_projected, teacher_emb, same_width=True)
+    if metric == "mse":
+        return F.mse_loss(student_projected, teacher_emb)
+    if metric == "cosine":
+        return (1.0 - F.cosine_similarity(student_projected, teacher_emb, dim=1)).mean()
+    raise ValueError(f"metric must be 'mse' or 'cosine'; got {metric!r}.")
+
+
+def _normalised_distances(emb):
+    distances = torch.cdist(emb, emb)
+    off_diagonal = ~torch.eye(len(emb), dtype=torch.bool, device=emb.device)
+    # Divided by the mean pairwise distance: the loss ignores the scale.
+    return distances / distances[off_diagonal].mean().clamp_min(1e-12)
+
+
+def _angles(emb):
+    """cos of the angle at j between i and k, for all triplets: (B, B, B)."""
+    directions = F.normalize(emb[:, None, :] - emb[None, :, :], dim=2)  # (j, i, d)
+    return directions @ directions.transpose(1, 2)
+
+
+def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.0):
+    """Relational knowledge distillation: distance and angle (Park et al.).
+
+    Huber (smooth L1) losses between the students' and the teacher's
+    pairwise distances (each divided by its mean) and between the cosines of
+    the angles formed by every triplet of the batch. Default weights are the
+    paper's.
+
+    Parameters
+    ----------
+    student_emb : torch.Tensor of shape (B, d_s)
+    teacher_emb : torch.Tensor of shape (B, d_t)
+    distance_weight, angle_weight : float, default=25.0, 50.0
+
+    References
+    ----------
+    .. [1] Park, W., Kim, D., Lu, Y., and Cho, M. "Relational Knowledge
+       Distillation." CVPR 2019.
+    """
+    teacher_emb = _check_pair(student_emb, teacher_emb)
+    if len(student_emb) < 2:
+        return student_emb.sum() * 0.0
+    with torch.no_grad():
+        teacher_distances = _normalised_distances(teacher_emb)
+        teacher_angles = _angles(teacher_emb)
+    distance = F.smooth_l1_loss(_normalised_distances(student_emb), teacher_distances)
+    angle = F.smooth_l1_loss(_angles(student_emb), teacher_angles)
+    return distance_weight * distance + angle_weight * angle
+
+
+def similarity_preserving_loss(student_emb, teacher_emb):
+    """Similarity-preserving distillation (Tung and Mori).
+
+    Gram matrices ``Z Z^T`` of both embeddings, rows L2-normalised, compared
+    by the squared Frobenius norm divided by ``B^2``. The paper weights it by
+    3000 against the task loss.
+
+    Parameters
+    ----------
+    student_emb : torch.Tensor of shape (B, d_s)
+    teacher_emb : torch.Tensor of shape (B, d_t)
+
+    References
+    ----------
+    .. [1] Tung, F., and Mori, G. "Similarity-Preserving Knowledge
+       Distillation." ICCV 2019.
+    """
+    teacher_emb = _check_pair(student_emb, teacher_emb)
+    gram_student = F.normalize(student_emb @ student_emb.T, dim=1)
+    gram_teacher = F.normalize(teacher_emb @ teacher_emb.T, dim=1)
+    return ((gram_student - gram_teacher) ** 2).sum() / len(student_emb) ** 2
+
+
+def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
+    """Probabilistic knowledge transfer (Passalis and Tefas).
+
+    Each embedding defines conditional probabilities between the samples of
+    the batch from a cosine-similarity kernel, ``p_{j|i}`` proportional to
+    ``(cos(z_i, z_j) + 1) / 2``; the loss is the KL divergence from the
+    teacher's to the student's, summed over j and averaged over i.
+
+    Parameters
+    ----------
+    student_emb : torch.Tensor of shape (B, d_s)
+    teacher_emb : torch.Tensor of shape (B, d_t)
+    eps : float, default=1e-7
+        Floor inside the logarithm.
+
+    References
+    ----------
+    .. [1] Passalis, N., and Tefas, A. "Learning Deep Representations with
+       Probabilistic Knowledge Transfer." ECCV 2018.
+    """
+    teacher_emb = _check_pair(student_emb, teacher_emb)
+
+    def conditional(emb):
+        kernel = (cosine_similarity_matrix(emb) + 1.0) / 2.0
+        return kernel / kernel.sum(dim=1, keepdim=True)
+
+    p_student, p_teacher = conditional(student_emb), conditional(teacher_emb)
+    return (p_teacher * torch.log((p_teacher + eps) / (p_student + eps))).sum(dim=1).mean()

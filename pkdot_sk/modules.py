@@ -68,12 +68,18 @@ class ConcatFusion(nn.Module):
 
 
 class StudentNetwork(nn.Module):
-    """Regular-modality encoder + linear head; returns ``(output, embedding)``."""
+    """Regular-modality encoder + linear head; returns ``(output, embedding)``.
 
-    def __init__(self, encoder, embedding_dim, n_outputs):
+    ``adapter_dim`` adds ``adapter``, a linear projection of the embedding to
+    that width, trained with the student for point-to-point feature
+    distillation and unused at prediction.
+    """
+
+    def __init__(self, encoder, embedding_dim, n_outputs, adapter_dim=None):
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(embedding_dim, n_outputs)
+        self.adapter = None if adapter_dim is None else nn.Linear(embedding_dim, adapter_dim)
 
     def forward(self, x):
         embedding = self.encoder(x)
