@@ -51,6 +51,7 @@ def test_basic_motions_summary_shapes_labels_and_swap(motions_3d):
 
 
 def test_basic_motions_band_powers_add_up_to_the_variance():
+    pytest.importorskip("sktime")
     X, _, _ = load_basic_motions()
     for channel in range(3):
         block = X[:, 12 * channel:12 * (channel + 1)]
