@@ -30,6 +30,8 @@ from scipy.stats import wilcoxon
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupKFold, RepeatedStratifiedKFold
 
+from _tables import markdown  # benchmarks/ is on sys.path when run as a script
+
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("none", "logit", "gd", "feature", "rkd", "sp", "pkt", "pkdot")
 
@@ -147,18 +149,6 @@ def summarise(rows, datasets, methods):
                               "ties": int((diff == 0).sum()),
                               "losses": int((diff < 0).sum()), "p_value": p_value})
     return frame, table, tests
-
-
-def markdown(rows, columns, formats):
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = ""
-    for row in rows:
-        cells = []
-        for column, fmt in zip(columns, formats):
-            value = row.get(column)
-            cells.append("" if value is None else fmt.format(value))
-        body += "| " + " | ".join(cells) + " |\n"
-    return head + body
 
 
 def wide_table(table, datasets, methods):

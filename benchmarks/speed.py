@@ -43,6 +43,8 @@ try:
 except ImportError:  # optional benchmark dependency
     SamplesLoss = None
 
+from _tables import markdown  # benchmarks/ is on sys.path when run as a script
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -261,18 +263,6 @@ def scaling_table(sizes, epochs):
 
 
 # ---------------------------------------------------------------- output
-def markdown(rows, columns, formats):
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = ""
-    for row in rows:
-        cells = []
-        for column, fmt in zip(columns, formats):
-            value = row.get(column, "")
-            cells.append(fmt.format(value) if value != "" else "n/a")
-        body += "| " + " | ".join(cells) + " |\n"
-    return head + body
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions, small sizes")
