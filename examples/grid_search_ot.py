@@ -4,7 +4,9 @@
 hyper-parameters can be searched like any other:
 
 * ``ot_weight``: weight lambda of the PKDOT term in the training loss;
-* ``top_k``: number of anchor columns per row of the similarity matrices;
+* ``anchors``: which columns of the similarity matrices are matched (all of
+  them, the default, or the ``top_k`` least similar of each row, as in the
+  authors' released code);
 * ``teacher__max_epochs``: a parameter of the nested teacher, reached with
   the usual ``<component>__<parameter>`` syntax.
 
@@ -39,8 +41,8 @@ student = PKDOTStudent(
     random_state=RANDOM_STATE,
 )
 param_grid = {
-    "ot_weight": [0.3, 1.0],
-    "top_k": [10, 30],
+    "ot_weight": [1.0, 6.0],
+    "anchors": ["all", "least_similar"],
     "teacher__max_epochs": [10, 20],
 }
 search = GridSearchCV(student, param_grid, cv=LeaveOneGroupOut())

@@ -53,8 +53,6 @@ models = {
     ),
     "PKDOT student (X)": PKDOTStudent(
         teacher=PrivilegedTeacher(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
-        ot_weight=0.6,
-        top_k=30,
         max_epochs=MAX_EPOCHS,
         random_state=RANDOM_STATE,
     ),

@@ -56,7 +56,7 @@ with sklearn.config_context(enable_metadata_routing=True):
     )
     pipe = make_pipeline(
         StandardScaler(),
-        PKDOTStudent(ot_weight=0.6, top_k=30, max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
+        PKDOTStudent(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
     )
     pipe.fit(X, y, X_priv=X_priv)  # X_priv skips the scaler, reaches the student
     student = pipe[-1]

@@ -80,15 +80,21 @@ class PrivilegedNet(NeuralNet):
     task_weight : float, default=1.0
         Weight of the task loss in the training loss (generalized
         distillation mixes the two as ``1 - imitation`` and ``imitation``).
+    distillation_warmup : int, default=0
+        Epochs over which the distillation weight grows linearly to its
+        value: epoch ``e`` (from 1) uses ``min(1, e / distillation_warmup)``
+        of it. 0 uses the full weight from the first batch.
     """
 
     def __init__(self, *args, distillation_loss=None, distillation_weight=0.0,
-                 distillation_input="embedding", task_weight=1.0, **kwargs):
+                 distillation_input="embedding", task_weight=1.0, distillation_warmup=0,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.distillation_loss = distillation_loss
         self.distillation_weight = distillation_weight
         self.distillation_input = distillation_input
         self.task_weight = task_weight
+        self.distillation_warmup = distillation_warmup
 
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping) and TEACHER_EMBEDDING_KEY in x:
@@ -113,5 +119,12 @@ class PrivilegedNet(NeuralNet):
                 student = embedding
             distillation = self.distillation_loss(student, target)
             self.history.record_batch(DISTILLATION_LOSS_KEY, distillation.item())
-            loss = self.task_weight * loss + self.distillation_weight * distillation
+            loss = self.task_weight * loss + self._warmup_factor() * (
+                self.distillation_weight * distillation)
         return loss
+
+    def _warmup_factor(self):
+        if self.distillation_warmup <= 0:
+            return 1.0
+        # The net opens the epoch's history row before its first batch.
+        return min(1.0, len(self.history) / self.distillation_warmup)

@@ -42,7 +42,8 @@ def cosine_similarity_matrix(embeddings):
 
 
 def pkdot_loss(
-    student_emb, teacher_emb, *, top_k=30, anchors="least_similar", reg=0.01, max_iter=20
+    student_emb, teacher_emb, *, top_k=30, anchors="least_similar", reg=0.01, center=False,
+    max_iter=20,
 ):
     """Privileged knowledge distillation by optimal transport (PKDOT loss).
 
@@ -77,6 +78,11 @@ def pkdot_loss(
         ignores ``top_k``.
     reg : float, default=0.01
         Entropic regularisation epsilon of the Sinkhorn divergence.
+    center : bool, default=False
+        Subtract the batch mean from each embedding before the cosine
+        similarities. Embeddings after a ReLU all lie in the positive orthant,
+        where cosine similarities crowd into [0, 1]; centred, they spread over
+        [-1, 1] and measure how two samples deviate from the batch alike.
     max_iter : int, default=20
         Solver iterations at the target epsilon (after epsilon-scaling); see
         :func:`pkdot_sk._ot.sinkhorn_divergence`. On the batches of a real fit
@@ -120,6 +126,9 @@ def pkdot_loss(
         return student_emb.sum() * 0.0
 
     teacher_emb = teacher_emb.detach().to(student_emb.dtype).to(student_emb.device)
+    if center:
+        student_emb = student_emb - student_emb.mean(dim=0, keepdim=True)
+        teacher_emb = teacher_emb - teacher_emb.mean(dim=0, keepdim=True)
     k = n_rows if anchors == "all" else min(top_k, n_rows)
     if student_emb.device.type == "cpu" and student_emb.dtype in (torch.float32, torch.float64):
         # The same computation as _pkdot_loss_torch in one autograd node: on

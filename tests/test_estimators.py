@@ -148,6 +148,20 @@ def test_clone_and_params():
     assert cloned.teacher is not student.teacher
 
 
+def test_ot_center_and_warmup_reach_the_pkdot_term(clf_data):
+    X, X_priv, y, _ = clf_data
+    teacher = FrozenEstimator(PrivilegedTeacher(**FAST).fit(X, y, X_priv=X_priv))
+    plain = PKDOTStudent(teacher=teacher, **FAST).fit(X, y, X_priv=X_priv)
+    warm = PKDOTStudent(teacher=teacher, ot_warmup=3, **FAST).fit(X, y, X_priv=X_priv)
+    centred = PKDOTStudent(teacher=teacher, ot_center=True, **FAST).fit(X, y, X_priv=X_priv)
+    assert plain.net_.distillation_warmup == 0 and warm.net_.distillation_warmup == 3
+    assert not np.allclose(warm.predict_proba(X), plain.predict_proba(X))
+    assert not np.allclose(centred.predict_proba(X), plain.predict_proba(X))
+    # The warm-up belongs to the PKDOT term only.
+    rkd = PKDOTStudent(teacher=teacher, distillation="rkd", ot_warmup=3, **FAST)
+    assert rkd.fit(X, y, X_priv=X_priv).net_.distillation_warmup == 0
+
+
 @pytest.mark.parametrize("dump, load", [
     (pickle.dumps, pickle.loads),
     (lambda est: joblib_roundtrip(est), lambda obj: obj),

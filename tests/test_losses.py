@@ -93,6 +93,30 @@ def test_invariant_to_rotation_and_scaling_of_embeddings():
     np.testing.assert_allclose(moved.item(), base.item(), rtol=1e-6)
 
 
+def test_centering_matches_reference_on_centred_input_and_ignores_shifts():
+    student, teacher = embeddings(n=24)
+    centred = pkdot_loss(student, teacher, center=True, max_iter=300).item()
+    expected = reference_pkdot((student - student.mean(0)).numpy(),
+                               (teacher - teacher.mean(0)).numpy(), 30, "least_similar", 0.01)
+    np.testing.assert_allclose(centred, expected, rtol=1e-4)
+    # A common offset on every student row moves the plain loss, not the centred one.
+    offset = torch.full((1, student.shape[1]), 2.0, dtype=student.dtype)
+    assert abs(pkdot_loss(student + offset, teacher, max_iter=300).item()
+               - pkdot_loss(student, teacher, max_iter=300).item()) > 1e-3
+    np.testing.assert_allclose(
+        pkdot_loss(student + offset, teacher, center=True, max_iter=300).item(), centred,
+        rtol=1e-6)
+
+
+def test_centred_gradient_reaches_the_student():
+    student, teacher = embeddings(n=24)
+    student.requires_grad_(True)
+    pkdot_loss(student, teacher, center=True).backward()
+    # Centring removes the batch mean: the gradient sums to zero over rows.
+    assert student.grad.abs().max() > 0
+    np.testing.assert_allclose(student.grad.sum(0).numpy(), 0.0, atol=1e-10)
+
+
 def test_zero_when_student_equals_teacher():
     _, teacher = embeddings(n=24)
     # Zero up to the solver's tolerance (see test_ot).

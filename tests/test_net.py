@@ -36,3 +36,32 @@ def test_batch_slicing_follows_shuffled_indices():
     xb, yb = BatchSlicingDataset(X, y).__getitems__(indices)
     np.testing.assert_array_equal(yb, [7, 2, 9])
     np.testing.assert_array_equal(xb, X[indices])
+
+
+def test_distillation_warmup_ramps_the_weight_linearly():
+    from skorch.helper import SliceDict
+
+    from pkdot_sk._net import TEACHER_EMBEDDING_KEY, PrivilegedNet
+
+    class Head(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 1)
+
+        def forward(self, x):
+            out = self.linear(x)
+            return out, out
+
+    def unit_loss(student, teacher):
+        return student.sum() * 0.0 + 1.0  # constant 1: the loss shows the weight
+
+    rng = np.random.RandomState(0)
+    X = SliceDict(x=rng.normal(size=(8, 3)).astype(np.float32),
+                  **{TEACHER_EMBEDDING_KEY: np.zeros((8, 1), dtype=np.float32)})
+    y = np.zeros((8, 1), dtype=np.float32)
+    net = PrivilegedNet(Head, criterion=torch.nn.MSELoss, max_epochs=6, batch_size=8,
+                        train_split=None, verbose=0, distillation_loss=unit_loss,
+                        distillation_weight=2.0, task_weight=0.0, distillation_warmup=4)
+    net.fit(X, y)
+    np.testing.assert_allclose(net.history[:, "train_loss"],
+                               [0.5, 1.0, 1.5, 2.0, 2.0, 2.0], rtol=1e-6)

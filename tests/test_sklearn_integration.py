@@ -65,7 +65,7 @@ def test_pipeline_and_cross_val_score_with_routing_on(clf_data):
 
 def test_grid_search_over_ot_and_teacher_params_loso(clf_data):
     X, X_priv, y, groups = clf_data
-    grid = {"ot_weight": [0.3, 0.6], "top_k": [5, 30], "ot_reg": [0.01, 0.1],
+    grid = {"ot_weight": [0.3, 6.0], "anchors": ["all", "least_similar"], "ot_reg": [0.01, 0.1],
             "teacher__max_epochs": [1, 2]}
     search = GridSearchCV(PKDOTStudent(teacher=PrivilegedTeacher(**TINY), **TINY), grid,
                           cv=LeaveOneGroupOut())
