@@ -6,6 +6,7 @@ privileged data, and a :class:`PKDOTStudent` that needs only the regular
 data at prediction time.
 """
 
+from . import metrics
 from ._base import PrivilegedDataWarning
 from ._student import PKDOTStudent
 from ._teacher import PrivilegedTeacher

@@ -19,6 +19,7 @@ from ._pkdot_cpu import pkdot_loss_cpu
 
 __all__ = [
     "ANCHOR_STRATEGIES",
+    "ccc_loss",
     "cosine_similarity_matrix",
     "feature_distillation_loss",
     "generalized_distillation_loss",
@@ -355,3 +356,60 @@ def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
 
     p_student, p_teacher = conditional(student_emb), conditional(teacher_emb)
     return (p_teacher * torch.log((p_teacher + eps) / (p_student + eps))).sum(dim=1).mean()
+
+
+# ------------------------------------------------------------------ regression
+def ccc_loss(y_pred, y_true, *, eps=1e-8):
+    """One minus the concordance correlation coefficient, for training.
+
+    For each output column, the CCC of the batch (Lin, 1989),
+    ``2 cov(p, t) / (var(p) + var(t) + (mean(p) - mean(t))^2 + eps)``, with
+    population moments (divided by B); the loss is ``1 - CCC`` averaged over
+    the columns. It lies in [0, 2] and is 0 only for predictions equal to
+    the targets. It is the differentiable counterpart of
+    :func:`pkdot_sk.metrics.concordance_correlation_coefficient` computed
+    per batch (without its special case for constant columns, which ``eps``
+    replaces), so the batch size matters: the CCC of a mini-batch is not the
+    CCC of the data set, and very small batches give noisy gradients.
+
+    The target is a fixed quantity: it is detached and cast to the dtype
+    and device of ``y_pred``. A batch of one sample has zero variance and
+    covariance; its loss is 1 with a zero gradient (no error).
+
+    Parameters
+    ----------
+    y_pred : torch.Tensor of shape (B,) or (B, n_outputs)
+        Predictions (differentiable).
+    y_true : torch.Tensor of shape (B,) or (B, n_outputs)
+        Targets, same shape as ``y_pred``.
+    eps : float, default=1e-8
+        Added to the denominator so that constant columns give a finite
+        loss and gradient.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Differentiable scalar.
+
+    References
+    ----------
+    .. [1] Lin, L. I.-K. "A concordance correlation coefficient to evaluate
+       reproducibility." Biometrics 45(1), 255-268, 1989.
+    """
+    if y_pred.ndim not in (1, 2) or y_pred.shape != y_true.shape:
+        raise ValueError(
+            "y_pred and y_true must have the same shape, (B,) or (B, n_outputs); got "
+            f"{tuple(y_pred.shape)} and {tuple(y_true.shape)}."
+        )
+    if not eps >= 0:
+        raise ValueError(f"eps must be a non-negative float; got {eps!r}.")
+    y_true = y_true.detach().to(dtype=y_pred.dtype, device=y_pred.device)
+    if y_pred.ndim == 1:
+        y_pred, y_true = y_pred[:, None], y_true[:, None]
+    mean_pred, mean_true = y_pred.mean(dim=0), y_true.mean(dim=0)
+    dev_pred, dev_true = y_pred - mean_pred, y_true - mean_true
+    var_pred = (dev_pred**2).mean(dim=0)
+    var_true = (dev_true**2).mean(dim=0)
+    covariance = (dev_pred * dev_true).mean(dim=0)
+    ccc = 2.0 * covariance / (var_pred + var_true + (mean_pred - mean_true) ** 2 + eps)
+    return (1.0 - ccc).mean()
