@@ -19,8 +19,9 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from ._net import BATCH_LOADING, PrivilegedNet
+from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "ordinal")
 
 
 class PrivilegedDataWarning(UserWarning):
@@ -75,6 +76,11 @@ class _PrivilegedEstimator(BaseEstimator):
     def _is_classification(self):
         return self.task == "classification"
 
+    @property
+    def _has_labels(self):
+        """Classification and ordinal tasks: discrete labels, ``classes_``."""
+        return self.task in ("classification", "ordinal")
+
     # ----------------------------------------------------------- validation
     def _validate_X(self, X, *, reset):
         _check_ndim(X, "X")
@@ -98,8 +104,8 @@ class _PrivilegedEstimator(BaseEstimator):
             y,
             reset=True,
             dtype=[np.float64, np.float32],
-            multi_output=not self._is_classification,
-            y_numeric=not self._is_classification,
+            multi_output=not self._has_labels,
+            y_numeric=not self._has_labels,
         )
 
     def _validate_X_priv(self, X_priv, n_samples):
@@ -120,11 +126,14 @@ class _PrivilegedEstimator(BaseEstimator):
     # -------------------------------------------------------------- targets
     def _encode_targets(self, y):
         """Fit the target encoding; return what the net trains on."""
-        if self._is_classification:
+        if self._has_labels:
             check_classification_targets(y)
             encoder = LabelEncoder().fit(y)
             self.classes_ = encoder.classes_
             self.n_outputs_ = len(self.classes_)
+            if self.task == "ordinal":
+                self._check_ordinal_levels()
+                self.n_outputs_ = len(self.classes_) - 1  # one logit per threshold
             return encoder.transform(y).astype(np.int64)
         y = np.asarray(y, dtype=np.float64)
         self._y_is_1d = y.ndim == 1
@@ -134,7 +143,33 @@ class _PrivilegedEstimator(BaseEstimator):
         self.y_scaler_ = StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(y)
         return self.y_scaler_.transform(y).astype(np.float32)
 
+    def _check_ordinal_levels(self):
+        if not np.issubdtype(self.classes_.dtype, np.number):
+            raise ValueError(
+                "task='ordinal' needs numeric labels whose order is the order of the levels "
+                f"(e.g. pain 0..4); got labels {self.classes_[:5]!r}. Encode ordered "
+                "categories such as 'low' < 'high' as integers first."
+            )
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"task='ordinal' needs at least 2 levels in y; got {len(self.classes_)}."
+            )
+
+    def _make_head(self, width):
+        """Task head on an embedding of this width."""
+        if self.task == "ordinal":
+            return CoralHead(width, self.n_outputs_)
+        return nn.Linear(width, self.n_outputs_)
+
+    def _proba(self, outputs):
+        """Class or level probabilities from the net's outputs."""
+        if self.task == "ordinal":
+            return ordinal_proba(outputs)
+        return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
+
     def _decode_outputs(self, outputs):
+        if self.task == "ordinal":
+            return self.classes_[ordinal_levels(outputs)]
         if self._is_classification:
             return self.classes_[np.argmax(outputs, axis=1)]
         values = self.y_scaler_.inverse_transform(outputs.astype(np.float64))
@@ -163,11 +198,12 @@ class _PrivilegedEstimator(BaseEstimator):
     def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), **distillation):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
         and task_weight parameters (none: the task loss alone)."""
-        criterion = nn.CrossEntropyLoss if self._is_classification else nn.MSELoss
+        criterion = {"classification": nn.CrossEntropyLoss, "ordinal": CoralLoss,
+                     "regression": nn.MSELoss}[self.task]
         train_split = None
         if self.validation_fraction is not None:
             train_split = ValidSplit(
-                self.validation_fraction, stratified=self._is_classification
+                self.validation_fraction, stratified=self._has_labels
             )
         # Callbacks keep state: each fit gets its own copies.
         callbacks = list(extra_callbacks) + copy.deepcopy(list(self.callbacks or []))
@@ -199,12 +235,8 @@ class _PrivilegedEstimator(BaseEstimator):
             outputs, embeddings = self.net_.forward(X_net, training=False, device="cpu")
         return outputs.numpy(), embeddings.numpy()
 
-    @staticmethod
-    def _softmax(outputs):
-        return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
-
     def _score(self, y, y_pred, sample_weight):
-        if self._is_classification:
+        if self._has_labels:
             return accuracy_score(y, y_pred, sample_weight=sample_weight)
         return r2_score(y, y_pred, sample_weight=sample_weight)
 

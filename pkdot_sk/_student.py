@@ -61,9 +61,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         :class:`sklearn.frozen.FrozenEstimator` is used as already fitted and
         never refitted. The teacher needs ``fit(X, y, X_priv=...)`` and
         ``transform(X, X_priv)``.
-    task : {"classification", "regression"}, default="classification"
-        Classification (binary or multiclass, any label type) or regression
-        (single or multi-output).
+    task : {"classification", "regression", "ordinal"}, default="classification"
+        Classification (binary or multiclass, any label type), regression
+        (single or multi-output) or ordinal classification (numeric labels
+        whose order matters, e.g. pain 0..4; a cumulative-link head, see
+        :class:`PrivilegedTeacher`).
     distillation : {"pkdot", "none", "logit", "gd", "feature", "rkd", "sp", \
 "pkt"}, default="pkdot"
         "pkdot" adds the PKDOT loss; "none" trains a regular-only student
@@ -288,7 +290,8 @@ class PKDOTStudent(_PrivilegedEstimator):
             adapter_dim = None
             if self.distilled_ and self.distillation == "feature":
                 adapter_dim = inputs[TEACHER_EMBEDDING_KEY].shape[1]
-            module = StudentNetwork(encoder, width, self.n_outputs_, adapter_dim=adapter_dim)
+            module = StudentNetwork(encoder, width, self.n_outputs_, adapter_dim=adapter_dim,
+                                    head=self._make_head(width))
             distillation_kwargs = {}
             if self.distilled_:
                 distillation_kwargs = self._distillation_setup()
@@ -297,6 +300,12 @@ class PKDOTStudent(_PrivilegedEstimator):
         return self
 
     def _check_method(self):
+        if self.distillation in ("logit", "gd") and self.task == "ordinal":
+            raise ValueError(
+                f"distillation={self.distillation!r} imitates class probabilities or "
+                "regression values, not the cumulative outputs of task='ordinal'; use an "
+                "embedding method: 'pkdot', 'feature', 'rkd', 'sp' or 'pkt'."
+            )
         if self.distillation == "logit" and self.task != "classification":
             raise ValueError(
                 "distillation='logit' needs task='classification' (it matches class "
@@ -399,10 +408,10 @@ class PKDOTStudent(_PrivilegedEstimator):
         """Labels (classification) or values (regression) from X alone."""
         return self._decode_outputs(self._outputs(X))
 
-    @available_if(lambda self: self.task == "classification")
+    @available_if(lambda self: self.task in ("classification", "ordinal"))
     def predict_proba(self, X):
-        """Class probabilities from X alone, columns ordered as ``classes_``."""
-        return self._softmax(self._outputs(X))
+        """Class (or level) probabilities from X alone, columns ordered as ``classes_``."""
+        return self._proba(self._outputs(X))
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classification) or R^2 (regression) from X alone."""

@@ -22,10 +22,17 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     Parameters
     ----------
-    task : {"classification", "regression"}, default="classification"
-        Classification (binary or multiclass, any label type, cross-entropy)
-        or regression (single or multi-output, mean squared error on
-        standardised targets).
+    task : {"classification", "regression", "ordinal"}, default="classification"
+        Classification (binary or multiclass, any label type, cross-entropy),
+        regression (single or multi-output, mean squared error on
+        standardised targets) or ordinal classification: numeric labels
+        whose sorted order is the order of the levels (pain 0..4). Ordinal
+        models use a rank-consistent cumulative-link head (CORAL, Cao et al.
+        2020): K - 1 binary "above level j?" logits sharing one weight
+        vector, trained by binary cross-entropy. ``predict`` returns the
+        level all thresholds below it vote for (the median of the predicted
+        distribution), ``predict_proba`` the level probabilities, ``score``
+        accuracy; use ``scoring="neg_mean_absolute_error"`` for MAE.
     module : torch.nn.Module or None, default=None
         Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
         the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`.
@@ -198,7 +205,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             )
             widths.append(priv_width)
         fusion = ConcatFusion(widths, self.embedding_dim)
-        return TeacherNetwork(encoder, priv_encoder, fusion, self.embedding_dim, self.n_outputs_)
+        return TeacherNetwork(encoder, priv_encoder, fusion, self.embedding_dim, self.n_outputs_,
+                              head=self._make_head(self.embedding_dim))
 
     def _inputs(self, X, X_priv):
         """Scaled float32 inputs in the SliceDict the net batches."""
@@ -244,10 +252,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """Labels (classification) or values (regression)."""
         return self._decode_outputs(self._forward(self._predict_inputs(X, X_priv))[0])
 
-    @available_if(lambda self: self.task == "classification")
+    @available_if(lambda self: self.task in ("classification", "ordinal"))
     def predict_proba(self, X, X_priv=None):
-        """Class probabilities, columns ordered as ``classes_``."""
-        return self._softmax(self._forward(self._predict_inputs(X, X_priv))[0])
+        """Class (or level) probabilities, columns ordered as ``classes_``."""
+        return self._proba(self._forward(self._predict_inputs(X, X_priv))[0])
 
     def score(self, X, y, X_priv=None, sample_weight=None):
         """Accuracy (classification) or R^2 (regression)."""

@@ -72,13 +72,14 @@ class StudentNetwork(nn.Module):
 
     ``adapter_dim`` adds ``adapter``, a linear projection of the embedding to
     that width, trained with the student for point-to-point feature
-    distillation and unused at prediction.
+    distillation and unused at prediction. ``head`` replaces the linear head
+    (e.g. the ordinal task's cumulative-link head).
     """
 
-    def __init__(self, encoder, embedding_dim, n_outputs, adapter_dim=None):
+    def __init__(self, encoder, embedding_dim, n_outputs, adapter_dim=None, head=None):
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(embedding_dim, n_outputs)
+        self.head = nn.Linear(embedding_dim, n_outputs) if head is None else head
         self.adapter = None if adapter_dim is None else nn.Linear(embedding_dim, adapter_dim)
 
     def forward(self, x):
@@ -94,12 +95,12 @@ class TeacherNetwork(nn.Module):
     teacher fitted without X_priv) only the regular embedding is fused.
     """
 
-    def __init__(self, encoder, priv_encoder, fusion, embedding_dim, n_outputs):
+    def __init__(self, encoder, priv_encoder, fusion, embedding_dim, n_outputs, head=None):
         super().__init__()
         self.encoder = encoder
         self.priv_encoder = priv_encoder
         self.fusion = fusion
-        self.head = nn.Linear(embedding_dim, n_outputs)
+        self.head = nn.Linear(embedding_dim, n_outputs) if head is None else head
 
     def forward(self, x, x_priv=None):
         embeddings = [self.encoder(x)]
