@@ -57,13 +57,49 @@ def _digits():
     return X, X_priv, y, None, "classification"
 
 
-def _synthetic(task):
-    from pkdot_sk.datasets import make_privileged_classification, make_privileged_regression
+def _synthetic(kind):
+    from pkdot_sk import datasets
 
-    make = make_privileged_classification if task == "classification" else (
-        make_privileged_regression)
+    make, task = {
+        "classification": (datasets.make_privileged_classification, "classification"),
+        "regression": (datasets.make_privileged_regression, "regression"),
+        "ordinal": (datasets.make_privileged_ordinal, "ordinal"),
+        "valence_arousal": (datasets.make_privileged_valence_arousal, "regression"),
+    }[kind]
     X, X_priv, y, groups = make(n_subjects=10, n_samples_per_subject=100, random_state=0)
     return X, X_priv, y, groups, task
+
+
+def _ccc(y_true, y_pred):
+    from pkdot_sk.metrics import concordance_correlation_coefficient
+
+    return concordance_correlation_coefficient(y_true, y_pred)
+
+
+def _accuracy(y_true, y_pred):
+    from sklearn.metrics import accuracy_score
+
+    return accuracy_score(y_true, y_pred)
+
+
+def _mae(y_true, y_pred):
+    from sklearn.metrics import mean_absolute_error
+
+    return mean_absolute_error(y_true, y_pred)
+
+
+def _r2(y_true, y_pred):
+    from sklearn.metrics import r2_score
+
+    return r2_score(y_true, y_pred)
+
+
+# The first metric of a dataset is its score (table, gap, Wilcoxon); the
+# others are reported beside it. Default: the estimators' own score.
+METRICS = {
+    "synthetic_ordinal": {"accuracy": _accuracy, "MAE": _mae},
+    "synthetic_valence_arousal": {"CCC": _ccc, "R2": _r2},
+}
 
 
 DATASETS = {
@@ -78,6 +114,12 @@ DATASETS = {
                                  lambda: _synthetic("classification")),
     "synthetic_regression": ("make_privileged_regression, 10 subjects (R^2)",
                              lambda: _synthetic("regression")),
+    "synthetic_ordinal": ("make_privileged_ordinal, 5 ordered levels, 10 subjects; "
+                          "task='ordinal' (accuracy; MAE beside)",
+                          lambda: _synthetic("ordinal")),
+    "synthetic_valence_arousal": ("make_privileged_valence_arousal, 10 subjects: valence "
+                                  "and arousal together (CCC averaged over the two; R^2 "
+                                  "beside)", lambda: _synthetic("valence_arousal")),
 }
 
 
@@ -99,7 +141,7 @@ def _linear(task):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    model = LogisticRegression(max_iter=5000) if task == "classification" else RidgeCV()
+    model = RidgeCV() if task == "regression" else LogisticRegression(max_iter=5000)
     return make_pipeline(StandardScaler(), model)
 
 
@@ -114,19 +156,27 @@ def run_fold(name, data, fold, train, test, methods, params):
     start = time.perf_counter()
     teacher = PrivilegedTeacher(task=task, random_state=seed, **params).fit(
         X[train], y[train], X_priv=X_priv[train])
-    rows = [{"dataset": name, "fold": fold, "method": "teacher",
-             "score": teacher.score(X[test], y[test], X_priv=X_priv[test])}]
-    rows.append({"dataset": name, "fold": fold, "method": "linear",
-                 "score": _linear(task).fit(X[train], y[train]).score(X[test], y[test])})
+    metrics = METRICS.get(name)
+
+    def row(method, model, *priv):
+        scores = {"score": model.score(X[test], y[test], *priv)} if metrics is None else {
+            metric: fn(y[test], model.predict(X[test], *priv)) for metric, fn in metrics.items()}
+        if metrics is not None:
+            scores["score"] = scores[next(iter(metrics))]
+        return {"dataset": name, "fold": fold, "method": method, **scores}
+
+    rows = [row("teacher", teacher, X_priv[test]),
+            row("linear", _linear(task).fit(X[train], y[train]))]
     frozen = FrozenEstimator(teacher)
     for method in methods:
-        if method == "logit" and task == "regression":
+        if method == "logit" and task != "classification":
             continue  # class probabilities only; "gd" is its regression form
+        if method == "gd" and task == "ordinal":
+            continue  # no ordinal form (the estimator raises)
         student = PKDOTStudent(teacher=frozen, task=task, distillation=method,
                                random_state=seed, **params)
         student.fit(X[train], y[train], X_priv=X_priv[train])
-        rows.append({"dataset": name, "fold": fold, "method": method,
-                     "score": student.score(X[test], y[test])})
+        rows.append(row(method, student))
     print(f"{name} fold {fold}: {time.perf_counter() - start:.0f} s "
           + " ".join(f"{r['method']}={r['score']:.3f}" for r in rows), flush=True)
     return rows
@@ -185,6 +235,24 @@ def wide_table(table, datasets, methods):
     return lines
 
 
+def other_metrics_table(frame, datasets, methods):
+    """Mean ± std of each dataset's secondary metrics (e.g. ordinal MAE)."""
+    text = ""
+    for name in datasets:
+        extra = list(METRICS.get(name, {}))[1:]
+        if not extra:
+            continue
+        part = frame[frame.dataset == name]
+        text += f"\n`{name}`:\n\n| method | " + " | ".join(extra) + " |\n|---|"
+        text += "---|" * len(extra) + "\n"
+        for method in REFERENCES + tuple(methods):
+            scores = part[part.method == method]
+            if len(scores):
+                text += f"| {method} | " + " | ".join(
+                    f"{scores[m].mean():.3f} ± {scores[m].std(ddof=1):.3f}" for m in extra) + " |\n"
+    return text
+
+
 def bar_chart(table, datasets, methods, path):
     import matplotlib
 
@@ -205,7 +273,7 @@ def bar_chart(table, datasets, methods, path):
         low = min(m - s for m, s in zip(means, stds))
         ax.set_ylim(max(0.0, low - 0.05), min(1.0, max(means) + 0.05) if low >= 0 else None)
         ax.set_title(name, fontsize=9)
-    axes[0][0].set_ylabel("test score (accuracy / R²)")
+    axes[0][0].set_ylabel("test score (accuracy / R² / CCC)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -261,6 +329,9 @@ def main():
     text += ("\n## Test score, mean ± std over folds (share of the teacher-vs-regular gap "
              "recovered)\n\n")
     text += wide_table(table, args.datasets, args.methods)
+    other = other_metrics_table(frame, args.datasets, args.methods)
+    if other:
+        text += "\n## Other metrics, mean ± std over folds\n" + other
     if tests:
         text += ("\n## PKDOT against each method: paired two-sided Wilcoxon over folds\n\n")
         text += markdown(tests, ["dataset", "baseline", "pkdot_minus_baseline", "pkdot_wins",
