@@ -21,6 +21,7 @@ BasicMotions needs sktime (``pip install -e ".[benchmarks]"``).
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -152,6 +153,8 @@ def run_fold(name, data, fold, train, test, methods, params):
 
     torch.set_num_threads(1)  # folds run in parallel processes
     X, X_priv, y, _, task = data
+    if task != "regression":
+        params = {k: v for k, v in params.items() if k != "regression_loss"}
     seed = 1000 + fold
     start = time.perf_counter()
     teacher = PrivilegedTeacher(task=task, random_state=seed, **params).fit(
@@ -287,13 +290,15 @@ def main():
                         help="repeats of stratified 5-fold CV (datasets without subjects)")
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--n-jobs", type=int, default=-1)
+    parser.add_argument("--regression-loss", default="mse", choices=("mse", "ccc"),
+                        help="task loss of teacher and students on regression datasets")
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs, one repeat, nothing written")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     epochs = 2 if args.quick else args.max_epochs
     repeats = 1 if args.quick else args.repeats
-    params = {"max_epochs": epochs}
+    params = {"max_epochs": epochs, "regression_loss": args.regression_loss}
 
     start = time.perf_counter()
     jobs = []
@@ -311,9 +316,7 @@ def main():
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
                f"python {platform.python_version()}, torch {torch.__version__}, "
                f"scikit-learn {sklearn.__version__}")
-    command = "python benchmarks/quality.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in (("max_epochs", epochs),
-                                                     ("repeats", repeats)))
+    command = " ".join(["python benchmarks/quality.py"] + sys.argv[1:])
     text = (f"# Quality benchmark\n\nCommand: `{command}` ({elapsed / 60:.0f} min). "
             f"Machine: {machine}.\n\nEvery method uses the library defaults (`PKDOTStudent` "
             f"and `PrivilegedTeacher`, {epochs} epochs); one teacher per fold, shared by all "

@@ -20,6 +20,7 @@ from torch import nn
 
 from ._net import BATCH_LOADING, PrivilegedNet
 from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
+from .losses import CCCLoss
 
 TASKS = ("classification", "regression", "ordinal")
 
@@ -67,6 +68,7 @@ class _PrivilegedEstimator(BaseEstimator):
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "callbacks": [None, list],
         "standardize": ["boolean"],
+        "regression_loss": [StrOptions({"mse", "ccc"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -82,6 +84,13 @@ class _PrivilegedEstimator(BaseEstimator):
         return self.task in ("classification", "ordinal")
 
     # ----------------------------------------------------------- validation
+    def _validate_params(self):
+        super()._validate_params()
+        if self.regression_loss == "ccc" and self.task != "regression":
+            raise ValueError(
+                f"regression_loss='ccc' needs task='regression'; got task={self.task!r}."
+            )
+
     def _validate_X(self, X, *, reset):
         _check_ndim(X, "X")
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
@@ -199,7 +208,8 @@ class _PrivilegedEstimator(BaseEstimator):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
         and task_weight parameters (none: the task loss alone)."""
         criterion = {"classification": nn.CrossEntropyLoss, "ordinal": CoralLoss,
-                     "regression": nn.MSELoss}[self.task]
+                     "regression": CCCLoss if self.regression_loss == "ccc" else nn.MSELoss,
+                     }[self.task]
         train_split = None
         if self.validation_fraction is not None:
             train_split = ValidSplit(

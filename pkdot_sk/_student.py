@@ -127,6 +127,14 @@ class PKDOTStudent(_PrivilegedEstimator):
         Extra skorch callbacks; each fit uses fresh copies.
     standardize : bool, default=True
         Standardise X (and regression targets) with training-row statistics.
+    regression_loss : {"mse", "ccc"}, default="mse"
+        Task loss of ``task="regression"``: mean squared error, or
+        ``1 - CCC`` per mini-batch averaged over the outputs
+        (:func:`pkdot_sk.losses.ccc_loss`), for valence/arousal scored by
+        the concordance correlation coefficient. CCC ignores an affine
+        change applied to both predictions and targets, so the target
+        standardisation does not change it. Other tasks need "mse" (the
+        default, unused by them).
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the student and a default teacher. An int gives identical
@@ -211,6 +219,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         validation_fraction=None,
         callbacks=None,
         standardize=True,
+        regression_loss="mse",
         device="cpu",
         random_state=None,
         verbose=0,
@@ -237,6 +246,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.validation_fraction = validation_fraction
         self.callbacks = callbacks
         self.standardize = standardize
+        self.regression_loss = regression_loss
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -384,6 +394,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 lr=self.lr,
                 weight_decay=self.weight_decay,
                 standardize=self.standardize,
+                regression_loss=self.regression_loss,
                 device=self.device,
                 random_state=self._seed(),
                 verbose=self.verbose,

@@ -63,6 +63,14 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     standardize : bool, default=True
         Standardise X, X_priv (and regression targets) with training-row
         statistics inside the estimator.
+    regression_loss : {"mse", "ccc"}, default="mse"
+        Task loss of ``task="regression"``: mean squared error, or
+        ``1 - CCC`` per mini-batch averaged over the outputs
+        (:func:`pkdot_sk.losses.ccc_loss`), for valence/arousal scored by
+        the concordance correlation coefficient. CCC ignores an affine
+        change applied to both predictions and targets, so the target
+        standardisation does not change it. Other tasks need "mse" (the
+        default, unused by them).
     device : str or torch.device, default="cpu"
         Torch device for training and inference.
     random_state : int, RandomState instance or None, default=None
@@ -125,6 +133,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         validation_fraction=None,
         callbacks=None,
         standardize=True,
+        regression_loss="mse",
         device="cpu",
         random_state=None,
         verbose=0,
@@ -142,6 +151,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.validation_fraction = validation_fraction
         self.callbacks = callbacks
         self.standardize = standardize
+        self.regression_loss = regression_loss
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

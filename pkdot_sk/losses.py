@@ -359,6 +359,13 @@ def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
 
 
 # ------------------------------------------------------------------ regression
+class CCCLoss(torch.nn.Module):
+    """:func:`ccc_loss` as a skorch criterion (``regression_loss="ccc"``)."""
+
+    def forward(self, y_pred, y_true):
+        return ccc_loss(y_pred, y_true)
+
+
 def ccc_loss(y_pred, y_true, *, eps=1e-8):
     """One minus the concordance correlation coefficient, for training.
 

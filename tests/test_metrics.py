@@ -251,3 +251,35 @@ def test_loss_degenerate_batches_are_finite():
 def test_loss_shape_mismatch(pred_shape, true_shape):
     with pytest.raises(ValueError, match="same shape"):
         ccc_loss(torch.zeros(pred_shape), torch.zeros(true_shape))
+
+
+def test_regression_loss_ccc_trains_both_estimators_on_ccc():
+    from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+    from pkdot_sk.datasets import make_privileged_valence_arousal
+
+    X, X_priv, y, _ = make_privileged_valence_arousal(n_subjects=4, n_samples_per_subject=50,
+                                                      random_state=0)
+    fast = dict(max_epochs=30, batch_size=64, lr=1e-2, random_state=0)
+    teacher = PrivilegedTeacher(task="regression", regression_loss="ccc", **fast)
+    assert teacher.fit(X, y, X_priv=X_priv).net_.criterion_.__class__.__name__ == "CCCLoss"
+    student = PKDOTStudent(task="regression", regression_loss="ccc", **fast).fit(
+        X, y, X_priv=X_priv)
+    assert student.net_.criterion_.__class__.__name__ == "CCCLoss"
+    # The default teacher inherits the student's task loss.
+    assert student.teacher_.regression_loss == "ccc"
+    # Training on 1 - CCC raises the training CCC well above an untrained net's.
+    untrained = PKDOTStudent(task="regression", regression_loss="ccc",
+                             **{**fast, "max_epochs": 1}).fit(X, y, X_priv=X_priv)
+    trained = concordance_correlation_coefficient(y, student.predict(X))
+    assert trained > 0.5
+    assert trained > concordance_correlation_coefficient(y, untrained.predict(X)) + 0.2
+
+
+def test_regression_loss_ccc_needs_regression():
+    from pkdot_sk import PKDOTStudent
+    from pkdot_sk.datasets import make_privileged_classification
+
+    X, X_priv, y, _ = make_privileged_classification(n_subjects=2, n_samples_per_subject=20,
+                                                     random_state=0)
+    with pytest.raises(ValueError, match="regression_loss='ccc' needs task='regression'"):
+        PKDOTStudent(regression_loss="ccc", max_epochs=1).fit(X, y, X_priv=X_priv)
