@@ -55,7 +55,10 @@ class PKDOTStudent(_PrivilegedEstimator):
     ----------
     teacher : estimator, FrozenEstimator or None, default=None
         The privileged teacher. None builds a :class:`PrivilegedTeacher` with
-        this student's ``task``, network and training parameters. An unfitted
+        this student's ``task``, network and training parameters, which
+        treats X_priv as one modality fused by concatenation; for several
+        privileged modalities or attention fusion pass a configured
+        ``PrivilegedTeacher(priv_groups=..., fusion=...)``. An unfitted
         (or fitted) estimator is cloned and fitted inside :meth:`fit` on the
         student's training rows. A teacher wrapped in
         :class:`sklearn.frozen.FrozenEstimator` is used as already fitted and
@@ -259,9 +262,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         X : array-like of shape (n_samples, n_features)
             Regular modality: all the fitted student will ever need.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        X_priv : array-like of shape (n_samples, n_priv_features) or None
-            Privileged modality, one row per sample of X. None trains without
-            distillation (:class:`PrivilegedDataWarning`, ``distilled_=False``).
+        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features) or None
+            Privileged data, one row per sample of X, passed as given to the
+            teacher (whose ``priv_groups`` may split it into several
+            modalities). None trains without distillation
+            (:class:`PrivilegedDataWarning`, ``distilled_=False``).
 
         Returns
         -------
@@ -270,13 +275,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         self._validate_params()
         self._check_method()
         X, y = self._validate_X_y(X, y)
-        X_priv = self._validate_X_priv(X_priv, X.shape[0])
+        # The teacher gets X_priv as given (a DataFrame keeps the column
+        # names its priv_groups may select); it is checked here all the same.
+        X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
         y_net = self._encode_targets(y)
 
         self.teacher_ = None
         inputs = {}
         if self.distillation != "none":
-            if X_priv is None:
+            if X_priv_checked is None:
                 warnings.warn(
                     "PKDOTStudent.fit got X_priv=None: training on the task loss alone, "
                     "without distillation (distilled_=False).",

@@ -1,16 +1,22 @@
 """PrivilegedTeacher: a multimodal network trained on X and X_priv."""
 
 import warnings
+from numbers import Integral
 
+import numpy as np
 import torch
 from skorch.helper import SliceDict
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import TransformerTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator
-from .modules import ConcatFusion, TeacherNetwork, prepare_encoder
+from .modules import FUSIONS, TeacherNetwork, _measure, prepare_encoder, prepare_fusion
+
+# Name of the single privileged modality when priv_groups=None.
+SINGLE_MODALITY = "priv"
 
 
 class PrivilegedTeacher(_PrivilegedEstimator):
@@ -37,8 +43,35 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
         the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`.
         The instance is copied and re-initialised at every fit.
-    priv_module : torch.nn.Module or None, default=None
-        Encoder of the privileged modality X_priv, same protocol.
+    priv_module : None, torch.nn.Module, dict or list, default=None
+        Encoders of the privileged modalities, same protocol as ``module``
+        (each receives the columns of its modality). None builds an
+        :class:`~pkdot_sk.modules.MLPEncoder` per modality. One module is
+        only valid with a single privileged modality (``priv_groups=None``
+        or one group). With several, pass a dict ``{modality_name:
+        module}`` (modalities left out get the default encoder; the name of
+        the single modality of ``priv_groups=None`` is ``"priv"``) or a
+        list aligned with ``priv_groups``, None entries meaning the default.
+        Every module is copied and re-initialised at every fit.
+    priv_groups : None, dict or list, default=None
+        How the columns of X_priv split into privileged modalities, one
+        encoder each. None: X_priv is one modality. A dict ``{name:
+        columns}`` or a list of ``columns`` (modalities named ``"priv_0"``,
+        ``"priv_1"``, ...), where ``columns`` is a list of integer column
+        positions, a slice, or a list of column names (names need X_priv to
+        be a pandas DataFrame with string column names). Every column of
+        X_priv must belong to exactly one group: drop unused columns from
+        X_priv rather than leaving them out of the groups.
+    fusion : {"concat", "attention"} or torch.nn.Module, default="concat"
+        How the modality embeddings are fused. "concat":
+        :class:`~pkdot_sk.modules.ConcatFusion`, concatenation then
+        Linear + ReLU to ``embedding_dim``. "attention":
+        :class:`~pkdot_sk.modules.AttentionFusion`, cross-attention between
+        the modalities and a gated sum (4 heads, fewer when
+        ``embedding_dim`` is not a multiple of 4). A module follows the
+        fusion protocol of :mod:`pkdot_sk.modules` (it receives the list of
+        modality embeddings, regular modality first, and returns a 2-D
+        fused embedding); it is copied and re-initialised at every fit.
     hidden_units : tuple of int, default=(128,)
         Hidden layers of the default encoders.
     embedding_dim : int, default=64
@@ -89,10 +122,20 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         Number of regular features.
     n_priv_features_in_ : int
         Number of privileged features; 0 when fitted without X_priv.
+    priv_groups_ : dict of str to ndarray of int
+        The privileged modalities in the order their embeddings reach the
+        fusion block, each with the positions of its X_priv columns. Empty
+        when fitted without X_priv.
+    priv_feature_names_in_ : ndarray of str
+        Column names of X_priv, set only when fit got a DataFrame with
+        string column names. ``predict``, ``predict_proba``, ``transform``
+        and ``score`` then select these columns by name from a DataFrame
+        X_priv (in any order).
     fitted_with_privileged_ : bool
         False when ``fit`` got ``X_priv=None`` and trained on X alone.
     embedding_dim_ : int
-        Width of the fused embedding returned by :meth:`transform`.
+        Width of the fused embedding returned by :meth:`transform`,
+        measured on the fusion block's output.
 
     See Also
     --------
@@ -103,6 +146,22 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     .. [1] Aslam, M. H., Pedersoli, M., Koerich, A. L., and Granger, E.
        "Distilling Privileged Multimodal Information for Expression
        Recognition using Optimal Transport." IEEE FG 2024.
+
+    Examples
+    --------
+    Two privileged modalities, the first 2 and the last column of X_priv,
+    fused by cross-attention:
+
+    >>> from pkdot_sk import PrivilegedTeacher
+    >>> from pkdot_sk.datasets import make_privileged_classification
+    >>> X, X_priv, y, groups = make_privileged_classification(
+    ...     n_priv_features=3, random_state=0)
+    >>> teacher = PrivilegedTeacher(priv_groups={"ecg": [0, 1], "eda": [2]},
+    ...                             fusion="attention", max_epochs=5, random_state=0)
+    >>> teacher.fit(X, y, X_priv=X_priv).transform(X, X_priv).shape
+    (600, 64)
+    >>> {name: cols.tolist() for name, cols in teacher.priv_groups_.items()}
+    {'ecg': [0, 1], 'eda': [2]}
     """
 
     # Routed with metadata routing on, so cross_val_score(teacher, ...,
@@ -114,7 +173,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     _parameter_constraints = {
         **_PrivilegedEstimator._parameter_constraints,
-        "priv_module": [None, nn.Module],
+        "priv_module": [None, nn.Module, dict, list, tuple],
+        "priv_groups": [None, dict, list, tuple],
+        "fusion": [StrOptions(set(FUSIONS)), nn.Module],
     }
 
     def __init__(
@@ -123,6 +184,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         *,
         module=None,
         priv_module=None,
+        priv_groups=None,
+        fusion="concat",
         hidden_units=(128,),
         embedding_dim=64,
         dropout=0.1,
@@ -141,6 +204,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.task = task
         self.module = module
         self.priv_module = priv_module
+        self.priv_groups = priv_groups
+        self.fusion = fusion
         self.hidden_units = hidden_units
         self.embedding_dim = embedding_dim
         self.dropout = dropout
@@ -165,10 +230,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             Regular modality.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (several outputs for regression only).
-        X_priv : array-like of shape (n_samples, n_priv_features) or None
-            Privileged modality, one row per sample of X. None trains a
-            regular-only network (with a :class:`PrivilegedDataWarning`) and
-            sets ``fitted_with_privileged_ = False``.
+        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features) or None
+            Privileged modalities, one row per sample of X, split into
+            modalities by ``priv_groups``. None trains a regular-only network
+            (with a :class:`PrivilegedDataWarning`) and sets
+            ``fitted_with_privileged_ = False``.
 
         Returns
         -------
@@ -176,6 +242,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """
         self._validate_params()
         X, y = self._validate_X_y(X, y)
+        priv_names = _string_columns(X_priv)
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
         if X_priv is None:
             warnings.warn(
@@ -187,17 +254,68 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         y_net = self._encode_targets(y)
         self.fitted_with_privileged_ = X_priv is not None
         self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[1]
-        self.embedding_dim_ = self.embedding_dim
+        if priv_names is not None and X_priv is not None:
+            self.priv_feature_names_in_ = priv_names
+        elif hasattr(self, "priv_feature_names_in_"):
+            del self.priv_feature_names_in_
+        self.priv_groups_ = {}
+        if X_priv is not None:
+            self.priv_groups_ = _normalise_priv_groups(
+                self.priv_groups, self.n_priv_features_in_, priv_names
+            )
+        priv_modules = self._priv_modules(list(self.priv_groups_))
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
         inputs = self._inputs(X, X_priv)
 
         with self._seeded_torch(self._seed()):
-            module = self._build_module(inputs)
+            module = self._build_module(inputs, priv_modules)
             self.net_ = self._fit_network(module, inputs, y_net)
         return self
 
-    def _build_module(self, inputs):
+    def _priv_modules(self, names):
+        """The ``priv_module`` entry of each privileged modality (None: default)."""
+        spec = self.priv_module
+        if not names or spec is None:
+            return [None] * len(names)
+        if isinstance(spec, nn.ModuleDict):
+            spec = dict(spec.items())
+        elif isinstance(spec, nn.ModuleList):
+            spec = list(spec)
+        if isinstance(spec, nn.Module):
+            if len(names) != 1:
+                raise ValueError(
+                    f"priv_module is a single torch.nn.Module, but priv_groups declares "
+                    f"{len(names)} privileged modalities {names}; pass a dict "
+                    "{modality_name: module} or a list with one entry per modality "
+                    "(None for the default encoder)."
+                )
+            modules = [spec]
+        elif isinstance(spec, dict):
+            unknown = [key for key in spec if key not in names]
+            if unknown:
+                raise ValueError(
+                    f"priv_module has entries {unknown} that are not privileged modalities; "
+                    f"the modalities are {names}."
+                )
+            modules = [spec.get(name) for name in names]
+        else:
+            if len(spec) != len(names):
+                raise ValueError(
+                    f"priv_module is a list of {len(spec)} entries but priv_groups declares "
+                    f"{len(names)} privileged modalities {names}; expected one entry per "
+                    "modality (None for the default encoder)."
+                )
+            modules = list(spec)
+        for name, module in zip(names, modules):
+            if module is not None and not isinstance(module, nn.Module):
+                raise ValueError(
+                    f"priv_module entry {name!r} must be None or a torch.nn.Module "
+                    f"instance; got {type(module).__name__}."
+                )
+        return modules
+
+    def _build_module(self, inputs, priv_modules):
         common = dict(
             hidden_units=self.hidden_units, embedding_dim=self.embedding_dim, dropout=self.dropout
         )
@@ -205,18 +323,26 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         encoder, width = prepare_encoder(
             self.module, self.n_features_in_, sample, name="module", **common
         )
-        widths = [width]
-        priv_encoder = None
-        if self.fitted_with_privileged_:
-            sample_priv = torch.from_numpy(inputs["x_priv"][:2])
+        widths, samples = [width], [_measure(encoder, sample)]
+        priv_encoders, priv_columns = [], []
+        for (name, columns), priv_module in zip(self.priv_groups_.items(), priv_modules):
+            sample_priv = torch.from_numpy(inputs["x_priv"][:2][:, columns])
             priv_encoder, priv_width = prepare_encoder(
-                self.priv_module, self.n_priv_features_in_, sample_priv,
-                name="priv_module", **common,
+                priv_module, len(columns), sample_priv,
+                name="priv_module" if self.priv_groups is None else f"priv_module[{name!r}]",
+                **common,
             )
+            priv_encoders.append(priv_encoder)
             widths.append(priv_width)
-        fusion = ConcatFusion(widths, self.embedding_dim)
-        return TeacherNetwork(encoder, priv_encoder, fusion, self.embedding_dim, self.n_outputs_,
-                              head=self._make_head(self.embedding_dim))
+            samples.append(_measure(priv_encoder, sample_priv))
+            # The whole of X_priv, in order, needs no column selection.
+            whole = np.array_equal(columns, np.arange(self.n_priv_features_in_))
+            priv_columns.append(None if whole else columns)
+        fusion, fused_width = prepare_fusion(self.fusion, widths, samples,
+                                             embedding_dim=self.embedding_dim)
+        self.embedding_dim_ = fused_width
+        return TeacherNetwork(encoder, priv_encoders, fusion, fused_width, self.n_outputs_,
+                              head=self._make_head(fused_width), priv_columns=priv_columns)
 
     def _inputs(self, X, X_priv):
         """Scaled float32 inputs in the SliceDict the net batches."""
@@ -228,6 +354,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     def _predict_inputs(self, X, X_priv):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
+        X_priv = self._select_priv_columns(X_priv)
         if self.fitted_with_privileged_ and X_priv is None:
             raise ValueError(
                 "X_priv is required: this teacher was fitted with privileged data "
@@ -244,6 +371,24 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 f"{self.n_priv_features_in_}."
             )
         return self._inputs(X, X_priv)
+
+    def _select_priv_columns(self, X_priv):
+        """A DataFrame X_priv, its columns in the order of fit, selected by name."""
+        names = getattr(self, "priv_feature_names_in_", None)
+        if names is None or X_priv is None or not hasattr(X_priv, "columns"):
+            return X_priv
+        columns = list(X_priv.columns)
+        missing = [name for name in names if name not in columns]
+        extra = [col for col in columns if col not in set(names)]
+        if missing or extra:
+            raise ValueError(
+                "X_priv's column names differ from those seen in fit: "
+                + "; ".join(part for part in (
+                    f"missing {missing}" if missing else "",
+                    f"unexpected {extra}" if extra else "") if part)
+                + "."
+            )
+        return X_priv[list(names)]
 
     def transform(self, X, X_priv=None):
         """Fused embedding of each sample: what a student distils.
@@ -276,3 +421,114 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         # transform returns float32 embeddings whatever the input dtype.
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
+
+
+def _string_columns(X_priv):
+    """Column names of a DataFrame whose names are all strings, else None."""
+    columns = getattr(X_priv, "columns", None)
+    if columns is None or not all(isinstance(col, str) for col in columns):
+        return None
+    return np.asarray(columns, dtype=object)
+
+
+def _describe(columns, names):
+    if names is None:
+        return str([int(c) for c in columns])
+    return str([str(names[c]) for c in columns])
+
+
+def _group_columns(label, columns, n_columns, names):
+    """Positions of one group's columns; ``label`` names it in errors."""
+    kinds = ("a list of column positions, a slice or a list of column names")
+    if isinstance(columns, slice):
+        positions = np.arange(n_columns)[columns]
+    elif isinstance(columns, (str, bytes, Integral)) or not hasattr(columns, "__iter__"):
+        raise ValueError(
+            f"priv_groups: {label} must be {kinds}; got {columns!r}. Wrap a single column "
+            "in a list; to declare one modality of several columns, nest its list: "
+            "priv_groups=[[0, 1, 2]]."
+        )
+    else:
+        items = list(columns)
+        if items and all(isinstance(item, str) for item in items):
+            if names is None:
+                raise ValueError(
+                    f"priv_groups: {label} selects columns by name ({items}), which needs "
+                    "X_priv as a pandas DataFrame with string column names; use column "
+                    "positions for an array."
+                )
+            unknown = [item for item in items if item not in set(names)]
+            if unknown:
+                raise ValueError(
+                    f"priv_groups: {label} names columns {unknown} that X_priv does not "
+                    f"have; its columns are {list(names)}."
+                )
+            if len(set(names)) != len(names):
+                raise ValueError(
+                    "priv_groups selects columns by name, but X_priv has repeated column "
+                    "names; make them unique or use column positions."
+                )
+            lookup = {name: i for i, name in enumerate(names)}
+            positions = np.array([lookup[item] for item in items], dtype=np.int64)
+        elif all(isinstance(item, Integral) and not isinstance(item, (bool, np.bool_))
+                 for item in items):
+            out = [int(i) for i in items if not -n_columns <= int(i) < n_columns]
+            if out:
+                raise ValueError(
+                    f"priv_groups: {label} has column positions {out} out of range for "
+                    f"X_priv's {n_columns} columns."
+                )
+            positions = np.array([int(i) % n_columns for i in items], dtype=np.int64)
+        else:
+            raise ValueError(
+                f"priv_groups: {label} must be {kinds} (not a mix); got {items!r}."
+            )
+    positions = np.asarray(positions, dtype=np.int64)
+    if positions.size == 0:
+        raise ValueError(f"priv_groups: {label} selects no column of X_priv.")
+    if len(np.unique(positions)) != positions.size:
+        raise ValueError(f"priv_groups: {label} lists a column more than once.")
+    return positions
+
+
+def _normalise_priv_groups(priv_groups, n_columns, names):
+    """``{modality_name: column positions}`` from the ``priv_groups`` parameter.
+
+    Every column of X_priv must be in exactly one group.
+    """
+    if priv_groups is None:
+        return {SINGLE_MODALITY: np.arange(n_columns, dtype=np.int64)}
+    if isinstance(priv_groups, dict):
+        bad_keys = [key for key in priv_groups if not isinstance(key, str)]
+        if bad_keys:
+            raise ValueError(
+                f"priv_groups: modality names (the dict's keys) must be strings; got "
+                f"{bad_keys}."
+            )
+        items = list(priv_groups.items())
+        labels = [f"group {key!r}" for key, _ in items]
+    else:
+        items = [(f"priv_{i}", columns) for i, columns in enumerate(priv_groups)]
+        labels = [f"priv_groups[{i}]" for i in range(len(items))]
+    if not items:
+        raise ValueError("priv_groups is empty; use None for a single privileged modality.")
+    groups, owner = {}, {}
+    for (name, columns), label in zip(items, labels):
+        positions = _group_columns(label, columns, n_columns, names)
+        shared = [c for c in positions if c in owner]
+        if shared:
+            raise ValueError(
+                f"priv_groups: columns {_describe(shared, names)} are in both "
+                f"{owner[shared[0]]} and {label}; each column belongs to one modality."
+            )
+        owner.update((c, label) for c in positions)
+        groups[name] = positions
+    uncovered = [c for c in range(n_columns) if c not in owner]
+    if uncovered:
+        raise ValueError(
+            f"priv_groups leaves the X_priv columns {_describe(uncovered, names)} in no "
+            "group; every column must belong to one modality. Add them to a group, or drop them "
+            "from X_priv (e.g. X_priv[:, kept] or X_priv.drop(columns=...)) if they are "
+            "not to be used."
+        )
+    return groups

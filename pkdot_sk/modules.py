@@ -1,12 +1,31 @@
-"""Default torch modules and the protocol custom encoders follow.
+"""Default torch modules and the protocols custom modules follow.
 
 Encoder protocol
 ----------------
 An encoder is a ``torch.nn.Module`` whose ``forward`` takes a float tensor of
-shape ``(batch, n_features)`` (the rows of X, or of X_priv) and returns a 2-D
-embedding of shape ``(batch, d)``. The estimators measure ``d`` with one
-forward pass, put a task head (and for the teacher a fusion block) on top,
-and re-initialise the encoder's parameters at every ``fit``.
+shape ``(batch, n_features)`` (the rows of X, or the columns of X_priv that
+make up one privileged modality) and returns a 2-D embedding of shape
+``(batch, d)``. The estimators measure ``d`` with one forward pass, put a
+task head (and for the teacher a fusion block) on top, and re-initialise the
+encoder's parameters at every ``fit``.
+
+Fusion protocol
+---------------
+The teacher's fusion block is a ``torch.nn.Module`` whose ``forward`` takes
+one argument, ``embeddings``: a Python list of M 2-D float tensors
+``[(batch, d_0), (batch, d_1), ...]``. The first is the embedding of the
+regular modality X; the others are those of the privileged modalities, in the
+order of the teacher's ``priv_groups_`` (M is 1 for a teacher fitted without
+X_priv). It returns the fused embedding, a 2-D tensor ``(batch, d)``; ``d``
+is measured with one forward pass and the task head is put on it.
+
+For ``fusion="concat"`` and ``fusion="attention"`` the teacher builds
+:class:`ConcatFusion` or :class:`AttentionFusion` itself, sized to the
+encoders' widths. A module given by the user is deep-copied (the instance
+passed in is never trained) and its parameters are re-initialised at every
+``fit``; it must therefore already be built for the widths it will receive
+(``embedding_dim`` of the default encoders), or use lazy layers such as
+``torch.nn.LazyLinear``, which the measuring forward pass materialises.
 
 Networks built by the estimators return ``(output, embedding)``: the task
 output (logits or standardised regression values) and the embedding that
@@ -14,6 +33,7 @@ distillation compares.
 """
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -21,9 +41,11 @@ from torch import nn
 __all__ = [
     "MLPEncoder",
     "ConcatFusion",
+    "AttentionFusion",
     "StudentNetwork",
     "TeacherNetwork",
     "prepare_encoder",
+    "prepare_fusion",
 ]
 
 
@@ -57,7 +79,15 @@ class MLPEncoder(nn.Module):
 
 
 class ConcatFusion(nn.Module):
-    """Concatenate modality embeddings, then Linear + ReLU to the fused width."""
+    """Concatenate modality embeddings, then Linear + ReLU to the fused width.
+
+    Parameters
+    ----------
+    in_dims : sequence of int
+        Widths of the modality embeddings, regular modality first.
+    embedding_dim : int, default=64
+        Width of the fused embedding.
+    """
 
     def __init__(self, in_dims, embedding_dim=64):
         super().__init__()
@@ -65,6 +95,74 @@ class ConcatFusion(nn.Module):
 
     def forward(self, embeddings):
         return self.project(torch.cat(embeddings, dim=1))
+
+
+class AttentionFusion(nn.Module):
+    """Cross-attention between modalities, then a gated sum.
+
+    1. Each modality embedding is projected to ``embedding_dim`` by its own
+       Linear layer: the M modalities become a sequence of M tokens.
+    2. Multi-head attention over that sequence, in which each token may
+       attend to the *other* modalities only (the diagonal is masked), so
+       every modality is refined by what the others carry. A residual
+       connection and a LayerNorm keep the token's own content, which the
+       mask hides from its query.
+    3. A learned gate, ``sigmoid(Linear(concatenation of the M attended
+       tokens))``, gives one weight in (0, 1) per modality and sample; the
+       fused vector is the gate-weighted sum of the attended tokens.
+    4. Linear + ReLU to ``embedding_dim``.
+
+    With a single modality (a teacher fitted without privileged data) there
+    is no other token to attend to: the mask is dropped and the token
+    attends to itself, a learned linear map of it. A fully masked row would
+    give NaN.
+
+    Parameters
+    ----------
+    in_dims : sequence of int
+        Widths of the M modality embeddings, regular modality first.
+    embedding_dim : int, default=64
+        Width of the tokens and of the fused embedding; a multiple of
+        ``n_heads``.
+    n_heads : int, default=4
+        Attention heads.
+    """
+
+    def __init__(self, in_dims, embedding_dim=64, n_heads=4):
+        super().__init__()
+        in_dims = [int(d) for d in in_dims]
+        if not in_dims:
+            raise ValueError("AttentionFusion needs at least one modality; got in_dims=[].")
+        if embedding_dim % n_heads:
+            raise ValueError(
+                f"AttentionFusion: embedding_dim={embedding_dim} must be a multiple of "
+                f"n_heads={n_heads}."
+            )
+        self.n_modalities = len(in_dims)
+        self.project = nn.ModuleList(nn.Linear(d, embedding_dim) for d in in_dims)
+        self.attention = nn.MultiheadAttention(embedding_dim, n_heads, batch_first=True)
+        self.norm = nn.LayerNorm(embedding_dim)
+        self.gate = nn.Linear(self.n_modalities * embedding_dim, self.n_modalities)
+        self.output = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.ReLU())
+
+    def forward(self, embeddings):
+        if len(embeddings) != self.n_modalities:
+            raise ValueError(
+                f"AttentionFusion was built for {self.n_modalities} modalities; got "
+                f"{len(embeddings)} embeddings."
+            )
+        # (batch, M, embedding_dim): one token per modality.
+        tokens = torch.stack([proj(e) for proj, e in zip(self.project, embeddings)], dim=1)
+        mask = None
+        if self.n_modalities > 1:
+            # True = may not attend: no modality attends to itself.
+            mask = torch.eye(self.n_modalities, dtype=torch.bool, device=tokens.device)
+        attended, _ = self.attention(tokens, tokens, tokens, attn_mask=mask,
+                                     need_weights=False)
+        tokens = self.norm(tokens + attended)
+        gates = torch.sigmoid(self.gate(tokens.flatten(start_dim=1)))  # (batch, M)
+        fused = (gates.unsqueeze(-1) * tokens).sum(dim=1)
+        return self.output(fused)
 
 
 class StudentNetwork(nn.Module):
@@ -91,29 +189,89 @@ class TeacherNetwork(nn.Module):
     """One encoder per modality, a fusion block and a linear head.
 
     ``forward(x, x_priv=None)`` returns ``(output, fused_embedding)``; the fused
-    embedding is what a student distils. Without a privileged encoder (a
-    teacher fitted without X_priv) only the regular embedding is fused.
+    embedding is what a student distils. Each privileged encoder sees its own
+    columns of ``x_priv``. Without privileged encoders (a teacher fitted
+    without X_priv) only the regular embedding is fused.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Encoder of the regular modality.
+    priv_encoders : None, torch.nn.Module or sequence of torch.nn.Module
+        Encoders of the privileged modalities (a single module: one modality
+        that sees every column of ``x_priv``).
+    fusion : torch.nn.Module
+        Fusion block (see the fusion protocol above).
+    embedding_dim : int
+        Width of the fused embedding (input of the default head).
+    n_outputs : int
+        Outputs of the default linear head.
+    head : torch.nn.Module or None, default=None
+        Replaces the linear head.
+    priv_columns : sequence of (None or sequence of int), default=None
+        Columns of ``x_priv`` each privileged encoder receives, aligned with
+        ``priv_encoders``; None (whole, or per entry) passes every column.
     """
 
-    def __init__(self, encoder, priv_encoder, fusion, embedding_dim, n_outputs, head=None):
+    def __init__(self, encoder, priv_encoders, fusion, embedding_dim, n_outputs, head=None,
+                 priv_columns=None):
         super().__init__()
         self.encoder = encoder
-        self.priv_encoder = priv_encoder
+        if priv_encoders is None:
+            priv_encoders = []
+        elif isinstance(priv_encoders, nn.Module) and not isinstance(priv_encoders,
+                                                                     nn.ModuleList):
+            priv_encoders = [priv_encoders]
+        self.priv_encoders = nn.ModuleList(priv_encoders)
+        if priv_columns is None:
+            priv_columns = [None] * len(self.priv_encoders)
+        if len(priv_columns) != len(self.priv_encoders):
+            raise ValueError(
+                f"priv_columns has {len(priv_columns)} entries for "
+                f"{len(self.priv_encoders)} privileged encoders."
+            )
+        # Index buffers follow the module across devices and pickling.
+        for i, columns in enumerate(priv_columns):
+            buffer = None if columns is None else torch.as_tensor(columns, dtype=torch.long)
+            self.register_buffer(f"priv_columns_{i}", buffer)
         self.fusion = fusion
         self.head = nn.Linear(embedding_dim, n_outputs) if head is None else head
 
-    def forward(self, x, x_priv=None):
+    def embeddings(self, x, x_priv=None):
+        """The list of modality embeddings the fusion block receives."""
         embeddings = [self.encoder(x)]
-        if self.priv_encoder is not None:
-            embeddings.append(self.priv_encoder(x_priv))
-        fused = self.fusion(embeddings)
+        for i, priv_encoder in enumerate(self.priv_encoders):
+            columns = getattr(self, f"priv_columns_{i}")
+            inputs = x_priv if columns is None else x_priv.index_select(1, columns)
+            embeddings.append(priv_encoder(inputs))
+        return embeddings
+
+    def forward(self, x, x_priv=None):
+        fused = self.fusion(self.embeddings(x, x_priv))
         return self.head(fused), fused
 
 
 def _reset_parameters(module):
-    for submodule in module.modules():
-        if submodule is not module and hasattr(submodule, "reset_parameters"):
+    submodules = [sub for sub in module.modules() if sub is not module]
+    for submodule in submodules:
+        if hasattr(submodule, "reset_parameters"):
             submodule.reset_parameters()
+    # MultiheadAttention keeps its input projections out of reset_parameters;
+    # after its out_proj (reset above) as in its constructor.
+    for submodule in submodules:
+        if isinstance(submodule, nn.MultiheadAttention):
+            submodule._reset_parameters()
+
+
+def _measure(module, *inputs):
+    """Output of ``module(*inputs)`` in eval mode, without gradients."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return module(*inputs)
+    finally:
+        module.train(was_training)
 
 
 def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, dropout, name):
@@ -149,11 +307,13 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
         raise ValueError(
             f"{name} must be None or a torch.nn.Module instance; got {type(module).__name__}."
         )
-    was_training = encoder.training
-    encoder.eval()
-    with torch.no_grad():
-        out = encoder(sample)
-    encoder.train(was_training)
+    try:
+        out = _measure(encoder, sample)
+    except Exception as exc:
+        raise ValueError(
+            f"{name} failed on a (batch, {n_features}) float tensor of its input columns: "
+            f"{exc}"
+        ) from exc
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != sample.shape[0]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ValueError(
@@ -161,3 +321,59 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
             f"embedding; got {shape} for a batch of {sample.shape[0]}."
         )
     return encoder, int(out.shape[1])
+
+
+FUSIONS = ("concat", "attention")
+
+
+def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
+    """Build or copy a fusion block and measure its fused width.
+
+    Parameters
+    ----------
+    fusion : {"concat", "attention"} or torch.nn.Module
+        "concat" builds a :class:`ConcatFusion`, "attention" an
+        :class:`AttentionFusion` (4 heads, or the largest of 2 and 1 that
+        divides ``embedding_dim``). A module is deep-copied and
+        re-initialised.
+    in_dims : list of int
+        Widths of the modality embeddings, regular modality first.
+    sample_embeddings : list of torch.Tensor
+        The embeddings of a few rows, one ``(n, d_m)`` tensor per modality,
+        for the shape check.
+    embedding_dim : int
+        Fused width of the default blocks.
+
+    Returns
+    -------
+    block : torch.nn.Module
+    width : int
+        Fused embedding width ``d``.
+    """
+    if isinstance(fusion, str) and fusion == "concat":
+        block = ConcatFusion(in_dims, embedding_dim)
+    elif isinstance(fusion, str) and fusion == "attention":
+        block = AttentionFusion(in_dims, embedding_dim, n_heads=math.gcd(4, embedding_dim))
+    elif isinstance(fusion, nn.Module):
+        block = copy.deepcopy(fusion)
+        _reset_parameters(block)
+    else:
+        raise ValueError(
+            f"fusion must be one of {FUSIONS} or a torch.nn.Module instance; got {fusion!r}."
+        )
+    n = sample_embeddings[0].shape[0]
+    widths = ", ".join(f"(batch, {d})" for d in in_dims)
+    try:
+        out = _measure(block, list(sample_embeddings))
+    except Exception as exc:
+        raise ValueError(
+            f"fusion failed on a list of {len(in_dims)} embeddings [{widths}] (regular "
+            f"modality first, then the privileged modalities): {exc}"
+        ) from exc
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != n:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"fusion must map a list of {len(in_dims)} embeddings [{widths}] to one 2-D "
+            f"(batch, d) tensor; got {shape} for a batch of {n}."
+        )
+    return block, int(out.shape[1])
