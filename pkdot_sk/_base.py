@@ -237,13 +237,15 @@ class _PrivilegedEstimator(BaseEstimator):
         return net.fit(X_net, y_net)
 
     def _forward(self, X_net):
-        """(outputs, embeddings) of the fitted net as float32 numpy arrays."""
+        """(outputs, embeddings[, hallucinated]) of the fitted net as float32
+        numpy arrays."""
         check_is_fitted(self, "net_")
         # DataLoader iterators draw a seed from torch's global RNG: keep the
         # caller's stream untouched by predictions.
         with torch.random.fork_rng(devices=[]):
-            outputs, embeddings = self.net_.forward(X_net, training=False, device="cpu")
-        return outputs.numpy(), embeddings.numpy()
+            results = self.net_.forward(X_net, training=False, device="cpu")
+        # A hallucinating student's module adds a third tensor.
+        return tuple(result.numpy() for result in results)
 
     def _score(self, y, y_pred, sample_weight):
         if self._has_labels:

@@ -7,15 +7,21 @@ would be passed whole to every batch):
 * ``"x"`` and ``"x_priv"`` are module inputs;
 * ``"z_teacher"`` (the frozen teacher's embeddings, or its outputs for
   output-matching methods, computed once per fit) is a loss target: it is
-  kept away from the module and read in ``get_loss``.
+  kept away from the module and read in ``get_loss``;
+* ``"z_priv_teacher"`` (a hallucinating student's targets: the teacher's
+  privileged-modality embeddings, concatenated along the columns) is a loss
+  target too.
 
-The module returns ``(output, embedding)``; the task criterion sees the
-output, the distillation loss the embedding.
+The module returns ``(output, embedding)``, or ``(output, embedding,
+hallucinated)`` for a hallucinating student; the task criterion sees the
+output, the distillation loss the embedding, the hallucination loss the
+hallucinated embeddings.
 """
 
 from collections.abc import Mapping
 
 import numpy as np
+import torch
 from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.helper import SliceDict
@@ -24,6 +30,9 @@ from torch.utils.data import default_convert
 
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
+HALLUCINATION_TARGET_KEY = "z_priv_teacher"
+HALLUCINATION_LOSS_KEY = "hallucination_loss"
+_TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY)
 
 
 class BatchSlicingDataset(Dataset):
@@ -84,25 +93,32 @@ class PrivilegedNet(NeuralNet):
         Epochs over which the distillation weight grows linearly to its
         value: epoch ``e`` (from 1) uses ``min(1, e / distillation_warmup)``
         of it. 0 uses the full weight from the first batch.
+    hallucination_weight : float, default=0.0
+        Weight of the hallucination term: the mean squared error between
+        each hallucinated embedding (the module's third output, split by
+        its ``hallucination_dims``) and the teacher's embedding of that
+        privileged modality (``"z_priv_teacher"`` in X), summed over the
+        modalities. Used only when both are present.
     """
 
     def __init__(self, *args, distillation_loss=None, distillation_weight=0.0,
                  distillation_input="embedding", task_weight=1.0, distillation_warmup=0,
-                 **kwargs):
+                 hallucination_weight=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.distillation_loss = distillation_loss
         self.distillation_weight = distillation_weight
         self.distillation_input = distillation_input
         self.task_weight = task_weight
         self.distillation_warmup = distillation_warmup
+        self.hallucination_weight = hallucination_weight
 
     def infer(self, x, **fit_params):
-        if isinstance(x, Mapping) and TEACHER_EMBEDDING_KEY in x:
-            x = {key: value for key, value in x.items() if key != TEACHER_EMBEDDING_KEY}
+        if isinstance(x, Mapping) and any(key in x for key in _TARGET_KEYS):
+            x = {key: value for key, value in x.items() if key not in _TARGET_KEYS}
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        output, embedding = y_pred
+        output, embedding = y_pred[:2]
         loss = super().get_loss(output, y_true, X=X, training=training)
         if (
             training
@@ -121,6 +137,21 @@ class PrivilegedNet(NeuralNet):
             self.history.record_batch(DISTILLATION_LOSS_KEY, distillation.item())
             loss = self.task_weight * loss + self._warmup_factor() * (
                 self.distillation_weight * distillation)
+        if (
+            training
+            and len(y_pred) > 2
+            and isinstance(X, Mapping)
+            and HALLUCINATION_TARGET_KEY in X
+        ):
+            target = to_tensor(X[HALLUCINATION_TARGET_KEY], device=self.device)
+            dims = self.module_.hallucination_dims
+            hallucination = sum(
+                torch.nn.functional.mse_loss(h, t)
+                for h, t in zip(y_pred[2].split(dims, dim=1), target.split(dims, dim=1))
+            )
+            self.history.record_batch(HALLUCINATION_LOSS_KEY, hallucination.item())
+            # Outside generalized distillation's task/imitation mix.
+            loss = loss + self.hallucination_weight * hallucination
         return loss
 
     def _warmup_factor(self):

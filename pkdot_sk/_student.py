@@ -15,11 +15,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator
-from ._net import DISTILLATION_LOSS_KEY, TEACHER_EMBEDDING_KEY
+from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
+                   TEACHER_EMBEDDING_KEY)
 from ._teacher import PrivilegedTeacher
 from . import losses
 from .losses import ANCHOR_STRATEGIES
-from .modules import StudentNetwork, prepare_encoder
+from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, prepare_encoder,
+                      prepare_fusion, transformation_net)
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
 # What each method compares: teacher embeddings or teacher outputs, and the
@@ -49,7 +51,10 @@ class PKDOTStudent(_PrivilegedEstimator):
 
         loss = task loss + ot_weight * pkdot_loss(z_student, z_teacher)
 
-    per mini-batch. ``predict(X)`` needs no privileged data.
+    per mini-batch. ``predict(X)`` needs no privileged data. With
+    ``hallucinate=True`` the student also predicts the teacher's privileged
+    embeddings from its regular one and fuses them as the teacher does
+    (see ``hallucinate``).
 
     Parameters
     ----------
@@ -95,6 +100,25 @@ class PKDOTStudent(_PrivilegedEstimator):
         pkt 1.
     temperature : float, default=4.0
         Softmax temperature of "logit" and "gd".
+    hallucinate : bool, default=False
+        Hallucinate the privileged modalities (step 5 of PKDOT [1]_). The
+        student network becomes: regular encoder -> ``z``; one
+        transformation net per privileged modality of the teacher (Linear,
+        ReLU, Linear from ``z``'s width to the width of that modality's
+        teacher embedding) -> hallucinated embeddings ``h_m``; a fusion
+        block of the teacher's kind (its ``fusion`` parameter: "concat",
+        "attention", or a copy of its module, re-initialised) over ``[z,
+        h_1, ...]`` -> fused embedding (``embedding_dim`` wide for
+        "concat" and "attention") -> task head. The distillation loss uses
+        the fused embedding as the student embedding, and the loss gains
+        ``hallucination_weight * sum_m MSE(h_m, teacher embedding of
+        modality m)``, the targets coming from the teacher's
+        ``transform_modalities(X, X_priv)`` once per fit. Prediction still
+        needs X alone. Needs distillation (not "none"), X_priv in ``fit``
+        and a teacher with ``transform_modalities`` fitted with privileged
+        data; otherwise ``fit`` raises a ValueError.
+    hallucination_weight : float, default=1.0
+        Weight of the hallucination term (``hallucinate=True`` only).
     top_k : int, default=30
         Anchor columns per row of the similarity matrices (capped at the
         batch size) for ``anchors="least_similar"`` or ``"most_similar"``.
@@ -150,7 +174,8 @@ class PKDOTStudent(_PrivilegedEstimator):
     ----------
     net_ : pkdot_sk._net.PrivilegedNet
         The fitted student net; ``net_.history`` holds ``train_loss`` and,
-        when distilled, ``distillation_loss`` per epoch.
+        when distilled, ``distillation_loss`` per epoch (and
+        ``hallucination_loss`` with ``hallucinate=True``).
     teacher_ : estimator or None
         The teacher used (fitted clone, or the FrozenEstimator); None when no
         distillation took place.
@@ -161,6 +186,10 @@ class PKDOTStudent(_PrivilegedEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
+    hallucinated_modalities_ : list of str
+        ``hallucinate=True`` only: the privileged modalities hallucinated,
+        in the teacher's ``priv_groups_`` order (one transformation net
+        each, ``net_.module_.transformations``).
 
     See Also
     --------
@@ -195,6 +224,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         "ot_warmup": [Interval(Integral, 0, None, closed="left")],
         "distillation_weight": [None, Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "hallucinate": ["boolean"],
+        "hallucination_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -211,6 +242,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         ot_warmup=0,
         distillation_weight=None,
         temperature=4.0,
+        hallucinate=False,
+        hallucination_weight=1.0,
         module=None,
         hidden_units=(128,),
         embedding_dim=64,
@@ -238,6 +271,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.ot_warmup = ot_warmup
         self.distillation_weight = distillation_weight
         self.temperature = temperature
+        self.hallucinate = hallucinate
+        self.hallucination_weight = hallucination_weight
         self.module = module
         self.hidden_units = hidden_units
         self.embedding_dim = embedding_dim
@@ -280,8 +315,18 @@ class PKDOTStudent(_PrivilegedEstimator):
         X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
         y_net = self._encode_targets(y)
 
+        if self.hallucinate and X_priv_checked is None:
+            raise ValueError(
+                "hallucinate=True needs X_priv in fit: the transformation nets learn to "
+                "predict the teacher's privileged embeddings. Pass X_priv, or set "
+                "hallucinate=False."
+            )
+
         self.teacher_ = None
         inputs = {}
+        hallucination_targets = None
+        if hasattr(self, "hallucinated_modalities_"):
+            del self.hallucinated_modalities_
         if self.distillation != "none":
             if X_priv_checked is None:
                 warnings.warn(
@@ -294,6 +339,10 @@ class PKDOTStudent(_PrivilegedEstimator):
                 self.teacher_ = self._fit_teacher(X, y, X_priv)
                 # The teacher is frozen: its targets are computed once per fit.
                 inputs[TEACHER_EMBEDDING_KEY] = self._teacher_targets(X, X_priv)
+                if self.hallucinate:
+                    hallucination_targets = self._hallucination_targets(X, X_priv)
+                    inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(
+                        hallucination_targets, axis=1)
         self.distilled_ = self.teacher_ is not None
 
         self.x_scaler_ = self._fit_scaler(X)
@@ -307,16 +356,31 @@ class PKDOTStudent(_PrivilegedEstimator):
             adapter_dim = None
             if self.distilled_ and self.distillation == "feature":
                 adapter_dim = inputs[TEACHER_EMBEDDING_KEY].shape[1]
-            module = StudentNetwork(encoder, width, self.n_outputs_, adapter_dim=adapter_dim,
-                                    head=self._make_head(width))
+            if hallucination_targets is None:
+                module = StudentNetwork(encoder, width, self.n_outputs_,
+                                        adapter_dim=adapter_dim, head=self._make_head(width))
+            else:
+                module = self._hallucinating_module(
+                    encoder, width, torch.from_numpy(inputs["x"][:2]),
+                    [target.shape[1] for target in hallucination_targets], adapter_dim)
             distillation_kwargs = {}
             if self.distilled_:
                 distillation_kwargs = self._distillation_setup()
+            if hallucination_targets is not None:
+                distillation_kwargs["hallucination_weight"] = self.hallucination_weight
+                distillation_kwargs["extra_callbacks"].append(
+                    PassthroughScoring(HALLUCINATION_LOSS_KEY, on_train=True))
             self.net_ = self._fit_network(module, SliceDict(**inputs), y_net,
                                           **distillation_kwargs)
         return self
 
     def _check_method(self):
+        if self.hallucinate and self.distillation == "none":
+            raise ValueError(
+                "hallucinate=True needs a teacher to hallucinate, but distillation='none' "
+                "fits none; choose a distillation method (e.g. 'pkdot') or set "
+                "hallucinate=False."
+            )
         if self.distillation in ("logit", "gd") and self.task == "ordinal":
             raise ValueError(
                 f"distillation={self.distillation!r} imitates class probabilities or "
@@ -363,6 +427,47 @@ class PKDOTStudent(_PrivilegedEstimator):
             distillation_warmup=self.ot_warmup if method == "pkdot" else 0,
             extra_callbacks=[PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)],
         )
+
+    def _hallucination_targets(self, X, X_priv):
+        """The teacher's privileged-modality embeddings, one array each."""
+        transform_modalities = getattr(self.teacher_, "transform_modalities", None)
+        if not callable(transform_modalities):
+            raise ValueError(
+                "hallucinate=True needs a teacher with transform_modalities(X, X_priv) "
+                "returning its per-modality embeddings (as PrivilegedTeacher does); got "
+                f"{type(self.teacher_).__name__}."
+            )
+        embeddings = [np.asarray(e, dtype=np.float32) for e in transform_modalities(X, X_priv)]
+        priv = embeddings[1:]
+        if not priv:
+            raise ValueError(
+                "hallucinate=True needs a teacher fitted with privileged modalities; its "
+                "transform_modalities returned the regular embedding only."
+            )
+        names = list(getattr(self.teacher_, "priv_groups_", None) or [])
+        if len(names) != len(priv):
+            names = [f"priv_{i}" for i in range(len(priv))]
+        self.hallucinated_modalities_ = names
+        return priv
+
+    def _hallucinating_module(self, encoder, width, sample, dims, adapter_dim):
+        """Encoder, one transformation net per modality, the teacher's kind of fusion."""
+        transformations = [transformation_net(width, dim) for dim in dims]
+        regular = _measure(encoder, sample)
+        samples = [regular] + [_measure(t, regular) for t in transformations]
+        fusion = getattr(self.teacher_, "fusion", "concat")
+        try:
+            block, fused_width = prepare_fusion(fusion, [width] + list(dims), samples,
+                                                embedding_dim=self.embedding_dim)
+        except ValueError as exc:
+            raise ValueError(
+                f"hallucinate=True: the student could not build the teacher's fusion block "
+                f"on its regular embedding (width {width}) and the hallucinated embeddings "
+                f"(widths {list(dims)}): {exc}"
+            ) from exc
+        return HallucinatingStudentNetwork(
+            encoder, transformations, dims, block, fused_width, self.n_outputs_,
+            adapter_dim=adapter_dim, head=self._make_head(fused_width))
 
     def _teacher_targets(self, X, X_priv):
         """Teacher embeddings, or its outputs in the student's output space."""
@@ -430,6 +535,25 @@ class PKDOTStudent(_PrivilegedEstimator):
     def predict_proba(self, X):
         """Class (or level) probabilities from X alone, columns ordered as ``classes_``."""
         return self._proba(self._outputs(X))
+
+    @available_if(lambda self: self.hallucinate)
+    def hallucinated_embeddings(self, X):
+        """The student's hallucinated privileged embeddings, from X alone.
+
+        Available with ``hallucinate=True``.
+
+        Returns
+        -------
+        embeddings : list of ndarray, float32
+            One ``(n_samples, d_m)`` array per entry of
+            ``hallucinated_modalities_``, each an estimate of the teacher's
+            ``transform_modalities`` output for that modality.
+        """
+        check_is_fitted(self, "hallucinated_modalities_")
+        X = self._validate_X(X, reset=False)
+        hallucinated = self._forward(self._as_float32(self.x_scaler_, X))[2]
+        dims = self.net_.module_.hallucination_dims
+        return np.split(hallucinated, np.cumsum(dims)[:-1], axis=1)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classification) or R^2 (regression) from X alone."""

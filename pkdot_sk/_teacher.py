@@ -399,6 +399,46 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """
         return self._forward(self._predict_inputs(X, X_priv))[1]
 
+    def transform_modalities(self, X, X_priv=None):
+        """Per-modality embeddings, as they reach the fusion block.
+
+        A hallucinating :class:`PKDOTStudent` learns to predict the
+        privileged ones from the regular modality.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features) or None
+            As in :meth:`transform`.
+
+        Returns
+        -------
+        embeddings : list of ndarray, float32
+            The regular modality's encoder output first, then one
+            ``(n_samples, d_m)`` array per privileged modality, in the order
+            of ``priv_groups_`` (only the regular one for a teacher fitted
+            without X_priv).
+        """
+        inputs = self._predict_inputs(X, X_priv)
+        module, device = self.net_.module_, self.net_.device
+        n_samples = len(inputs["x"])
+        chunks = []
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, n_samples, self.batch_size):
+                    rows = slice(start, start + self.batch_size)
+                    x = torch.as_tensor(inputs["x"][rows], device=device)
+                    x_priv = None
+                    if "x_priv" in inputs:
+                        x_priv = torch.as_tensor(inputs["x_priv"][rows], device=device)
+                    chunks.append([e.cpu() for e in module.embeddings(x, x_priv)])
+        finally:
+            module.train(was_training)
+        return [torch.cat(parts).numpy().astype(np.float32, copy=False)
+                for parts in zip(*chunks)]
+
     def fit_transform(self, X, y, X_priv=None):
         """Fit, then return the fused embeddings of the training rows."""
         return self.fit(X, y, X_priv=X_priv).transform(X, X_priv)

@@ -43,6 +43,7 @@ __all__ = [
     "ConcatFusion",
     "AttentionFusion",
     "StudentNetwork",
+    "HallucinatingStudentNetwork",
     "TeacherNetwork",
     "prepare_encoder",
     "prepare_fusion",
@@ -183,6 +184,66 @@ class StudentNetwork(nn.Module):
     def forward(self, x):
         embedding = self.encoder(x)
         return self.head(embedding), embedding
+
+
+def transformation_net(in_features, out_features):
+    """Default hallucination net: Linear, ReLU, Linear (hidden width ``in_features``)."""
+    return nn.Sequential(nn.Linear(in_features, in_features), nn.ReLU(),
+                         nn.Linear(in_features, out_features))
+
+
+class HallucinatingStudentNetwork(nn.Module):
+    """Student that hallucinates the privileged embeddings and fuses them.
+
+    ``forward(x)`` computes the regular embedding ``z = encoder(x)``, one
+    hallucinated embedding per privileged modality ``h_m =
+    transformations[m](z)``, the fused embedding ``fusion([z, h_1, ...])``
+    and the task output on it. It returns ``(output, fused_embedding,
+    hallucinated)``, ``hallucinated`` being the ``h_m`` concatenated along
+    the columns (widths in ``hallucination_dims``), which the net matches to
+    the teacher's privileged embeddings.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Encoder of the regular modality.
+    transformations : sequence of torch.nn.Module
+        One transformation net per privileged modality, each mapping the
+        regular embedding to that modality's embedding width.
+    hallucination_dims : sequence of int
+        Output widths of ``transformations``.
+    fusion : torch.nn.Module
+        Fusion block (fusion protocol above), regular embedding first.
+    embedding_dim : int
+        Width of the fused embedding (input of the default head).
+    n_outputs : int
+        Outputs of the default linear head.
+    adapter_dim : int or None, default=None
+        As in :class:`StudentNetwork`, on the fused embedding.
+    head : torch.nn.Module or None, default=None
+        Replaces the linear head.
+    """
+
+    def __init__(self, encoder, transformations, hallucination_dims, fusion, embedding_dim,
+                 n_outputs, adapter_dim=None, head=None):
+        super().__init__()
+        self.encoder = encoder
+        self.transformations = nn.ModuleList(transformations)
+        self.hallucination_dims = [int(d) for d in hallucination_dims]
+        if len(self.hallucination_dims) != len(self.transformations):
+            raise ValueError(
+                f"hallucination_dims has {len(self.hallucination_dims)} entries for "
+                f"{len(self.transformations)} transformation nets."
+            )
+        self.fusion = fusion
+        self.head = nn.Linear(embedding_dim, n_outputs) if head is None else head
+        self.adapter = None if adapter_dim is None else nn.Linear(embedding_dim, adapter_dim)
+
+    def forward(self, x):
+        regular = self.encoder(x)
+        hallucinated = [transformation(regular) for transformation in self.transformations]
+        fused = self.fusion([regular] + hallucinated)
+        return self.head(fused), fused, torch.cat(hallucinated, dim=1)
 
 
 class TeacherNetwork(nn.Module):
