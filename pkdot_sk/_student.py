@@ -58,8 +58,11 @@ class PKDOTStudent(_PrivilegedEstimator):
 
     Parameters
     ----------
-    teacher : estimator, FrozenEstimator or None, default=None
-        The privileged teacher. None builds a :class:`PrivilegedTeacher` with
+    teacher : estimator, FrozenEstimator, list of them, or None, default=None
+        The privileged teacher. A list gives several teachers (MT-PKDOT:
+        e.g. a joint teacher and one per privileged modality, or teachers
+        with different fusions), each fitted like a single one; see
+        ``teacher_weights`` for how they are combined. None builds a :class:`PrivilegedTeacher` with
         this student's ``task``, network and training parameters, which
         treats X_priv as one modality fused by concatenation; for several
         privileged modalities or attention fusion pass a configured
@@ -69,6 +72,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         :class:`sklearn.frozen.FrozenEstimator` is used as already fitted and
         never refitted. The teacher needs ``fit(X, y, X_priv=...)`` and
         ``transform(X, X_priv)``.
+    teacher_weights : array-like of shape (n_teachers,) or None, default=None
+        Multi-teacher only: on every mini-batch the distillation term is
+        ``sum_i w_i * loss(student, teacher_i)`` with the weights normalised
+        to sum to 1 (None: equal weights). Every teacher is used on every
+        batch; a weight of 0 drops a teacher. For "feature" the student's
+        adapter projects to the teachers' concatenated widths and each block
+        is matched to its teacher; "logit" and "gd" imitate each teacher's
+        outputs. Hallucination (``hallucinate=True``) learns the first
+        teacher's privileged embeddings.
     task : {"classification", "regression", "ordinal"}, default="classification"
         Classification (binary or multiclass, any label type), regression
         (single or multi-output) or ordinal classification (numeric labels
@@ -177,8 +189,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         when distilled, ``distillation_loss`` per epoch (and
         ``hallucination_loss`` with ``hallucinate=True``).
     teacher_ : estimator or None
-        The teacher used (fitted clone, or the FrozenEstimator); None when no
-        distillation took place.
+        The teacher used (fitted clone, or the FrozenEstimator); the first
+        one with several teachers; None when no distillation took place.
+    teachers_ : list of estimators
+        Every teacher used (one for a single teacher; empty when no
+        distillation took place).
     distilled_ : bool
         True when the PKDOT term was used. False for ``distillation="none"``
         and for ``fit`` without X_priv (which warns with
@@ -214,7 +229,8 @@ class PKDOTStudent(_PrivilegedEstimator):
 
     _parameter_constraints = {
         **_PrivilegedEstimator._parameter_constraints,
-        "teacher": [None, HasMethods(["fit", "transform"])],
+        "teacher": [None, HasMethods(["fit", "transform"]), list],
+        "teacher_weights": [None, "array-like"],
         "distillation": [StrOptions(set(DISTILLATION_METHODS))],
         "ot_weight": [Interval(Real, 0, None, closed="left")],
         "top_k": [Interval(Integral, 1, None, closed="left")],
@@ -233,6 +249,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         teacher=None,
         task="classification",
         *,
+        teacher_weights=None,
         distillation="pkdot",
         ot_weight=6.0,
         top_k=30,
@@ -261,6 +278,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         verbose=0,
     ):
         self.teacher = teacher
+        self.teacher_weights = teacher_weights
         self.task = task
         self.distillation = distillation
         self.ot_weight = ot_weight
@@ -323,6 +341,8 @@ class PKDOTStudent(_PrivilegedEstimator):
             )
 
         self.teacher_ = None
+        self.teachers_ = []
+        self._teacher_widths = None
         inputs = {}
         hallucination_targets = None
         if hasattr(self, "hallucinated_modalities_"):
@@ -336,9 +356,15 @@ class PKDOTStudent(_PrivilegedEstimator):
                     stacklevel=2,
                 )
             else:
-                self.teacher_ = self._fit_teacher(X, y, X_priv)
-                # The teacher is frozen: its targets are computed once per fit.
-                inputs[TEACHER_EMBEDDING_KEY] = self._teacher_targets(X, X_priv)
+                self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv)
+                                  for teacher in self._teacher_list()]
+                self.teacher_ = self.teachers_[0]
+                # Teachers are frozen: their targets are computed once per fit,
+                # side by side in one array (split again in the loss).
+                targets = [self._teacher_targets(teacher, X, X_priv)
+                           for teacher in self.teachers_]
+                self._teacher_widths = tuple(t.shape[1] for t in targets)
+                inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
                 if self.hallucinate:
                     hallucination_targets = self._hallucination_targets(X, X_priv)
                     inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(
@@ -373,6 +399,31 @@ class PKDOTStudent(_PrivilegedEstimator):
             self.net_ = self._fit_network(module, SliceDict(**inputs), y_net,
                                           **distillation_kwargs)
         return self
+
+    def _teacher_list(self):
+        if not isinstance(self.teacher, list):
+            return [self.teacher]
+        if not self.teacher:
+            raise ValueError("teacher is an empty list; expected one or more teachers.")
+        for index, teacher in enumerate(self.teacher):
+            if not (hasattr(teacher, "fit") and hasattr(teacher, "transform")):
+                raise ValueError(
+                    f"teacher[{index}] is {type(teacher).__name__}; expected an estimator "
+                    "with fit(X, y, X_priv=...) and transform(X, X_priv)."
+                )
+        return list(self.teacher)
+
+    def _normalised_teacher_weights(self, n_teachers):
+        if self.teacher_weights is None:
+            return (1.0 / n_teachers,) * n_teachers
+        weights = np.asarray(self.teacher_weights, dtype=np.float64).ravel()
+        if (weights.shape[0] != n_teachers or not np.all(np.isfinite(weights))
+                or np.any(weights < 0) or weights.sum() <= 0):
+            raise ValueError(
+                f"teacher_weights must hold {n_teachers} finite non-negative numbers (one per "
+                f"teacher) with a positive sum; got {self.teacher_weights!r}."
+            )
+        return tuple(float(w) for w in weights / weights.sum())
 
     def _check_method(self):
         if self.hallucinate and self.distillation == "none":
@@ -418,6 +469,11 @@ class PKDOTStudent(_PrivilegedEstimator):
             }[method]
             weight = (DEFAULT_WEIGHTS[method] if self.distillation_weight is None
                       else self.distillation_weight)
+        if self._teacher_widths is not None and len(self._teacher_widths) > 1:
+            loss = functools.partial(
+                losses.multi_teacher_loss, loss=loss, widths=self._teacher_widths,
+                weights=self._normalised_teacher_weights(len(self._teacher_widths)),
+                split_student=_MATCHES[method][1] == "adapted")
         return dict(
             distillation_loss=loss,
             distillation_weight=weight,
@@ -469,16 +525,16 @@ class PKDOTStudent(_PrivilegedEstimator):
             encoder, transformations, dims, block, fused_width, self.n_outputs_,
             adapter_dim=adapter_dim, head=self._make_head(fused_width))
 
-    def _teacher_targets(self, X, X_priv):
+    def _teacher_targets(self, teacher, X, X_priv):
         """Teacher embeddings, or its outputs in the student's output space."""
         if _MATCHES[self.distillation][0] == "embedding":
-            return np.asarray(self.teacher_.transform(X, X_priv), dtype=np.float32)
+            return np.asarray(teacher.transform(X, X_priv), dtype=np.float32)
         if self.task == "classification":
-            if not hasattr(self.teacher_, "predict_proba"):
+            if not hasattr(teacher, "predict_proba"):
                 raise ValueError(
                     f"distillation={self.distillation!r} needs a teacher with predict_proba."
                 )
-            teacher_classes = getattr(self.teacher_, "classes_", None)
+            teacher_classes = getattr(teacher, "classes_", None)
             if teacher_classes is None or not np.array_equal(teacher_classes, self.classes_):
                 raise ValueError(
                     f"the teacher's classes_ {teacher_classes!r} differ from the labels of "
@@ -486,16 +542,16 @@ class PKDOTStudent(_PrivilegedEstimator):
                 )
             # Log-probabilities are logits up to a per-row constant, to which
             # softmax (at any temperature) is blind.
-            proba = self.teacher_.predict_proba(X, X_priv)
+            proba = teacher.predict_proba(X, X_priv)
             return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
-        predictions = np.asarray(self.teacher_.predict(X, X_priv), dtype=np.float64)
+        predictions = np.asarray(teacher.predict(X, X_priv), dtype=np.float64)
         return self.y_scaler_.transform(predictions.reshape(len(X), -1)).astype(np.float32)
 
-    def _fit_teacher(self, X, y, X_priv):
-        if isinstance(self.teacher, FrozenEstimator):
-            check_is_fitted(self.teacher.estimator)
-            return self.teacher
-        if self.teacher is None:
+    def _fit_teacher(self, teacher, X, y, X_priv):
+        if isinstance(teacher, FrozenEstimator):
+            check_is_fitted(teacher.estimator)
+            return teacher
+        if teacher is None:
             teacher = PrivilegedTeacher(
                 task=self.task,
                 hidden_units=self.hidden_units,
@@ -512,14 +568,14 @@ class PKDOTStudent(_PrivilegedEstimator):
                 verbose=self.verbose,
             )
         else:
-            teacher_task = getattr(self.teacher, "task", self.task)
+            teacher_task = getattr(teacher, "task", self.task)
             if teacher_task != self.task:
                 raise ValueError(
                     f"teacher has task={teacher_task!r} but this student has "
                     f"task={self.task!r}; expected the same task (or a FrozenEstimator "
                     "teacher fitted elsewhere)."
                 )
-            teacher = clone(self.teacher)
+            teacher = clone(teacher)
         return teacher.fit(X, y, X_priv=X_priv)
 
     def _outputs(self, X):

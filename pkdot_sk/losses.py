@@ -24,6 +24,7 @@ __all__ = [
     "feature_distillation_loss",
     "generalized_distillation_loss",
     "logit_kd_loss",
+    "multi_teacher_loss",
     "pkdot_loss",
     "pkt_loss",
     "rkd_loss",
@@ -356,6 +357,54 @@ def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
 
     p_student, p_teacher = conditional(student_emb), conditional(teacher_emb)
     return (p_teacher * torch.log((p_teacher + eps) / (p_student + eps))).sum(dim=1).mean()
+
+
+# -------------------------------------------------------------- several teachers
+def multi_teacher_loss(student, teachers, *, loss, widths, weights, split_student=False):
+    """Weighted sum of one distillation loss against several teachers.
+
+    ``teachers`` holds the teachers' targets side by side, ``widths[i]``
+    columns each; the result is ``sum_i weights[i] * loss(student,
+    teacher_i)``, every teacher on every batch (MT-PKDOT with fixed weights).
+    With ``split_student`` the student tensor is split the same way, block
+    ``i`` matched to teacher ``i`` (point-to-point feature distillation
+    through one adapter per teacher block).
+
+    Parameters
+    ----------
+    student : torch.Tensor of shape (B, d_s)
+    teachers : torch.Tensor of shape (B, sum(widths))
+    loss : callable
+        ``loss(student, teacher) -> scalar``, e.g. :func:`pkdot_loss`.
+    widths : sequence of int
+    weights : sequence of float
+        One per teacher (the estimator normalises them to sum to 1).
+    split_student : bool, default=False
+
+    Returns
+    -------
+    loss : torch.Tensor, scalar
+
+    References
+    ----------
+    .. [1] Aslam, M. H., Pedersoli, M., Koerich, A. L., and Granger, E.
+       "Multi Teacher Privileged Knowledge Distillation for Multimodal
+       Expression Recognition." arXiv:2408.09035, 2024.
+    """
+    if teachers.shape[1] != sum(widths) or len(widths) != len(weights):
+        raise ValueError(
+            f"teachers has {teachers.shape[1]} columns, expected sum(widths) = {sum(widths)} "
+            f"with one weight per width; got widths {tuple(widths)} and weights "
+            f"{tuple(weights)}."
+        )
+    teacher_blocks = torch.split(teachers, list(widths), dim=1)
+    student_blocks = (torch.split(student, list(widths), dim=1) if split_student
+                      else [student] * len(widths))
+    total = student.sum() * 0.0
+    for weight, student_block, teacher_block in zip(weights, student_blocks, teacher_blocks):
+        if weight:
+            total = total + weight * loss(student_block, teacher_block)
+    return total
 
 
 # ------------------------------------------------------------------ regression
