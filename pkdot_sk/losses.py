@@ -388,8 +388,8 @@ def multi_teacher_loss(student, teachers, *, loss, widths, weights, split_studen
     References
     ----------
     .. [1] Aslam, M. H., Pedersoli, M., Koerich, A. L., and Granger, E.
-       "Multi Teacher Privileged Knowledge Distillation for Multimodal
-       Expression Recognition." arXiv:2408.09035, 2024.
+       Multi-teacher privileged knowledge distillation (MT-PKDOT), 2024: the
+       multi-teacher extension of PKDOT by the same authors.
     """
     if teachers.shape[1] != sum(widths) or len(widths) != len(weights):
         raise ValueError(
