@@ -167,13 +167,8 @@ class PKDOTStudent(_PrivilegedEstimator):
     standardize : bool, default=True
         Standardise X (and regression targets) with training-row statistics.
     regression_loss : {"mse", "ccc"}, default="mse"
-        Task loss of ``task="regression"``: mean squared error, or
-        ``1 - CCC`` per mini-batch averaged over the outputs
-        (:func:`pkdot_sk.losses.ccc_loss`), for valence/arousal scored by
-        the concordance correlation coefficient. CCC ignores an affine
-        change applied to both predictions and targets, so the target
-        standardisation does not change it. Other tasks need "mse" (the
-        default, unused by them).
+        Task loss of ``task="regression"``, as in :class:`PrivilegedTeacher`
+        (a default teacher uses the same).
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the student and a default teacher. An int gives identical

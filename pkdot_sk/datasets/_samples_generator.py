@@ -52,6 +52,19 @@ def _check_non_negative(value, name):
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
 
 
+def _check_views(n_subjects, n_samples_per_subject, n_features, n_priv_features, n_latent,
+                 noise, priv_noise, subject_effect, *, min_latent=1):
+    """Arguments every generator shares (subjects, view widths, noise levels)."""
+    _check_positive_int(n_subjects, "n_subjects", 2)
+    _check_positive_int(n_samples_per_subject, "n_samples_per_subject")
+    _check_positive_int(n_features, "n_features")
+    _check_positive_int(n_priv_features, "n_priv_features")
+    _check_positive_int(n_latent, "n_latent", min_latent)
+    for value, name in [(noise, "noise"), (priv_noise, "priv_noise"),
+                        (subject_effect, "subject_effect")]:
+        _check_non_negative(value, name)
+
+
 def _views(latent, groups, n_features, n_priv_features, noise, priv_noise, subject_effect, rng):
     n_samples, n_latent = latent.shape
     n_subjects = groups.max() + 1
@@ -115,15 +128,9 @@ def make_privileged_classification(
     y : ndarray of shape (n_samples,), int labels in ``range(n_classes)``
     groups : ndarray of shape (n_samples,), subject index of each row
     """
-    _check_positive_int(n_subjects, "n_subjects", 2)
-    _check_positive_int(n_samples_per_subject, "n_samples_per_subject")
-    _check_positive_int(n_features, "n_features")
-    _check_positive_int(n_priv_features, "n_priv_features")
+    _check_views(n_subjects, n_samples_per_subject, n_features, n_priv_features, n_latent,
+                 noise, priv_noise, subject_effect)
     _check_positive_int(n_classes, "n_classes", 2)
-    _check_positive_int(n_latent, "n_latent")
-    for value, name in [(noise, "noise"), (priv_noise, "priv_noise"),
-                        (subject_effect, "subject_effect")]:
-        _check_non_negative(value, name)
     rng = check_random_state(random_state)
     groups = _subject_groups(n_subjects, n_samples_per_subject)
     y = rng.randint(n_classes, size=groups.size)
@@ -169,15 +176,10 @@ def make_privileged_regression(
     y : ndarray of shape (n_samples,) or (n_samples, n_targets)
     groups : ndarray of shape (n_samples,)
     """
-    _check_positive_int(n_subjects, "n_subjects", 2)
-    _check_positive_int(n_samples_per_subject, "n_samples_per_subject")
-    _check_positive_int(n_features, "n_features")
-    _check_positive_int(n_priv_features, "n_priv_features")
+    _check_views(n_subjects, n_samples_per_subject, n_features, n_priv_features, n_latent,
+                 noise, priv_noise, subject_effect)
     _check_positive_int(n_targets, "n_targets")
-    _check_positive_int(n_latent, "n_latent")
-    for value, name in [(noise, "noise"), (priv_noise, "priv_noise"),
-                        (subject_effect, "subject_effect"), (target_noise, "target_noise")]:
-        _check_non_negative(value, name)
+    _check_non_negative(target_noise, "target_noise")
     rng = check_random_state(random_state)
     groups = _subject_groups(n_subjects, n_samples_per_subject)
     latent = rng.normal(size=(groups.size, n_latent))
@@ -238,15 +240,9 @@ def make_privileged_ordinal(
         increasing with the severity
     groups : ndarray of shape (n_samples,), subject index of each row
     """
-    _check_positive_int(n_subjects, "n_subjects", 2)
-    _check_positive_int(n_samples_per_subject, "n_samples_per_subject")
-    _check_positive_int(n_features, "n_features")
-    _check_positive_int(n_priv_features, "n_priv_features")
+    _check_views(n_subjects, n_samples_per_subject, n_features, n_priv_features, n_latent,
+                 noise, priv_noise, subject_effect)
     _check_positive_int(n_levels, "n_levels", 2)
-    _check_positive_int(n_latent, "n_latent")
-    for value, name in [(noise, "noise"), (priv_noise, "priv_noise"),
-                        (subject_effect, "subject_effect")]:
-        _check_non_negative(value, name)
     n_samples = n_subjects * n_samples_per_subject
     if n_levels > n_samples:
         raise ValueError(f"n_levels must be <= n_samples ({n_samples}); got {n_levels!r}.")
@@ -310,14 +306,9 @@ def make_privileged_valence_arousal(
     y : ndarray of shape (n_samples, 2), columns valence and arousal, in [-1, 1]
     groups : ndarray of shape (n_samples,), subject index of each row
     """
-    _check_positive_int(n_subjects, "n_subjects", 2)
-    _check_positive_int(n_samples_per_subject, "n_samples_per_subject")
-    _check_positive_int(n_features, "n_features")
-    _check_positive_int(n_priv_features, "n_priv_features")
-    _check_positive_int(n_latent, "n_latent", 2)
-    for value, name in [(noise, "noise"), (priv_noise, "priv_noise"),
-                        (subject_effect, "subject_effect"), (target_noise, "target_noise")]:
-        _check_non_negative(value, name)
+    _check_views(n_subjects, n_samples_per_subject, n_features, n_priv_features, n_latent,
+                 noise, priv_noise, subject_effect, min_latent=2)
+    _check_non_negative(target_noise, "target_noise")
     rng = check_random_state(random_state)
     groups = _subject_groups(n_subjects, n_samples_per_subject)
     latent = rng.normal(size=(groups.size, n_latent))
