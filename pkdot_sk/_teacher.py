@@ -35,12 +35,15 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         accuracy; use ``scoring="neg_mean_absolute_error"`` for MAE.
     module : torch.nn.Module or None, default=None
         Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
-        the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`.
-        The instance is copied and re-initialised at every fit.
+        the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`
+        for 2-D X and a :class:`~pkdot_sk.modules.TemporalConvEncoder` for
+        3-D X (sequences). The instance is copied and re-initialised at
+        every fit.
     priv_module : torch.nn.Module or None, default=None
         Encoder of the privileged modality X_priv, same protocol.
     hidden_units : tuple of int, default=(128,)
-        Hidden layers of the default encoders.
+        Hidden layers of the default encoders (the convolution channels of
+        the temporal one).
     embedding_dim : int, default=64
         Width of the default encoders' embeddings and of the fused embedding.
     dropout : float, default=0.1
@@ -62,7 +65,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         fit uses fresh copies.
     standardize : bool, default=True
         Standardise X, X_priv (and regression targets) with training-row
-        statistics inside the estimator.
+        statistics inside the estimator; for sequences, per feature over
+        the samples and steps.
     device : str or torch.device, default="cpu"
         Torch device for training and inference.
     random_state : int, RandomState instance or None, default=None
@@ -78,9 +82,14 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
-        Number of regular features.
+        Number of regular features (per step for 3-D X).
+    n_steps_in_ : int or None
+        Number of steps of 3-D X; None for 2-D X.
     n_priv_features_in_ : int
-        Number of privileged features; 0 when fitted without X_priv.
+        Number of privileged features (per step for 3-D X_priv); 0 when
+        fitted without X_priv.
+    n_priv_steps_in_ : int or None
+        Number of steps of 3-D X_priv; None for 2-D X_priv or without it.
     fitted_with_privileged_ : bool
         False when ``fit`` got ``X_priv=None`` and trained on X alone.
     embedding_dim_ : int
@@ -151,14 +160,19 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Regular modality.
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+            Regular modality: one row of features, or one sequence, per
+            sample. Prediction needs the same shape per sample.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (several outputs for regression only).
-        X_priv : array-like of shape (n_samples, n_priv_features) or None
-            Privileged modality, one row per sample of X. None trains a
-            regular-only network (with a :class:`PrivilegedDataWarning`) and
-            sets ``fitted_with_privileged_ = False``.
+        X_priv : array-like of shape (n_samples, n_priv_features), \
+(n_samples, n_priv_steps, n_priv_features) or None
+            Privileged modality, one row or sequence per sample of X; 2-D or
+            3-D whatever X is, and its number of steps may differ from X's.
+            None trains a regular-only network (with a
+            :class:`PrivilegedDataWarning`) and sets
+            ``fitted_with_privileged_ = False``.
 
         Returns
         -------
@@ -176,7 +190,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             )
         y_net = self._encode_targets(y)
         self.fitted_with_privileged_ = X_priv is not None
-        self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[1]
+        self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[-1]
+        self.n_priv_steps_in_ = (X_priv.shape[1] if X_priv is not None and X_priv.ndim == 3
+                                 else None)
         self.embedding_dim_ = self.embedding_dim
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
@@ -228,7 +244,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 "X_priv must be None: this teacher was fitted without privileged data."
             )
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
-        if X_priv is not None and X_priv.shape[1] != self.n_priv_features_in_:
+        if X_priv is not None:
+            self._check_input_shape(X_priv, "X_priv", self.n_priv_features_in_,
+                                    getattr(self, "n_priv_steps_in_", None))
+        if (X_priv is not None and X_priv.ndim == 2
+                and X_priv.shape[1] != self.n_priv_features_in_):
             raise ValueError(
                 f"X_priv has {X_priv.shape[1]} features, but this teacher was fitted with "
                 f"{self.n_priv_features_in_}."
