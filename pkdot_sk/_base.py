@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 from torch import nn
 
 from ._net import BATCH_LOADING, PrivilegedNet
@@ -30,16 +30,24 @@ class PrivilegedDataWarning(UserWarning):
 
 
 def _check_ndim(X, name):
+    """Number of dimensions of X: 2 (tabular) or 3 (sequences); else a ValueError."""
     ndim = getattr(X, "ndim", None)
     if ndim is None:
         ndim = np.asarray(X).ndim
-    if ndim != 2:
+    if ndim < 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features); got an array "
             f"with {ndim} dimension(s). Reshape your data, e.g. with "
             f"{name}.reshape(-1, 1) for a single feature or {name}.reshape(1, -1) for a "
-            "single sample."
+            "single sample. (Sequences are 3-D: (n_samples, n_steps, n_features).)"
         )
+    if ndim > 3:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features) or a 3-D array "
+            f"of sequences of shape (n_samples, n_steps, n_features); got an array with "
+            f"{ndim} dimensions."
+        )
+    return ndim
 
 
 def _n_rows(data):
@@ -92,11 +100,22 @@ class _PrivilegedEstimator(BaseEstimator):
             )
 
     def _validate_X(self, X, *, reset):
-        _check_ndim(X, "X")
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if _check_ndim(X, "X") == 3:
+            X = self._check_sequences(X, "X")
+            if reset:
+                self._record_sequence_shape(X)
+            else:
+                self._check_input_shape(X, "X", self.n_features_in_, self.n_steps_in_)
+            return X
+        if not reset and getattr(self, "n_steps_in_", None) is not None:
+            self._check_input_shape(X, "X", self.n_features_in_, self.n_steps_in_)  # raises
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if reset:
+            self.n_steps_in_ = None
+        return X
 
     def _validate_X_y(self, X, y):
-        _check_ndim(X, "X")
+        ndim = _check_ndim(X, "X")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -107,7 +126,13 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"y has {n_targets} rows but X has {n_samples}; expected one target per "
                 "sample of X."
             )
-        return validate_data(
+        if ndim == 3:
+            X = self._check_sequences(X, "X")
+            _, y = check_X_y(X, y, allow_nd=True, dtype=None, multi_output=not self._has_labels,
+                             y_numeric=not self._has_labels, estimator=self)
+            self._record_sequence_shape(X)
+            return X, y
+        X, y = validate_data(
             self,
             X,
             y,
@@ -116,21 +141,74 @@ class _PrivilegedEstimator(BaseEstimator):
             multi_output=not self._has_labels,
             y_numeric=not self._has_labels,
         )
+        self.n_steps_in_ = None
+        return X, y
 
     def _validate_X_priv(self, X_priv, n_samples):
         """Check X_priv; ``None`` passes through. Returns a float array."""
         if X_priv is None:
             return None
-        _check_ndim(X_priv, "X_priv")
-        X_priv = check_array(
-            X_priv, dtype=[np.float64, np.float32], input_name="X_priv", estimator=self
-        )
+        if _check_ndim(X_priv, "X_priv") == 3:
+            X_priv = self._check_sequences(X_priv, "X_priv")
+        else:
+            X_priv = check_array(
+                X_priv, dtype=[np.float64, np.float32], input_name="X_priv", estimator=self
+            )
         if X_priv.shape[0] != n_samples:
             raise ValueError(
                 f"X_priv has {X_priv.shape[0]} rows but X has {n_samples}; expected one "
                 "row of privileged data per sample of X."
             )
         return X_priv
+
+    # ------------------------------------------------------------ sequences
+    def _check_sequences(self, X, name):
+        """A finite float array of shape (n_samples, n_steps, n_features)."""
+        X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True, input_name=name,
+                        estimator=self)
+        if X.shape[1] < 1 or X.shape[2] < 1:
+            raise ValueError(
+                f"{name} has shape {X.shape}: sequences need at least one step and one "
+                "feature per step."
+            )
+        return X
+
+    def _record_sequence_shape(self, X):
+        self.n_features_in_ = X.shape[2]
+        self.n_steps_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):  # left by an earlier fit on a DataFrame
+            del self.feature_names_in_
+
+    def _check_input_shape(self, X, name, n_features, n_steps):
+        """Prediction-time check of X or X_priv against the fitted shape.
+
+        ``n_steps`` is None when the estimator was fitted on 2-D data. A 2-D
+        X fitted on 2-D data is left to ``validate_data``'s own check.
+        """
+        ndim = _check_ndim(X, name)
+        owner = type(self).__name__
+        if ndim == 3 and n_steps is None:
+            raise ValueError(
+                f"{name} is 3-D (sequences), but this {owner} was fitted on 2-D {name} "
+                f"with {n_features} features."
+            )
+        if ndim == 2 and n_steps is not None:
+            raise ValueError(
+                f"{name} is 2-D, but this {owner} was fitted on sequences: 3-D {name} of "
+                f"shape (n_samples, {n_steps}, {n_features})."
+            )
+        if ndim == 3:
+            if X.shape[2] != n_features:
+                raise ValueError(
+                    f"{name} has {X.shape[2]} features per step, but this {owner} was "
+                    f"fitted with {n_features}."
+                )
+            if X.shape[1] != n_steps:
+                raise ValueError(
+                    f"{name} has {X.shape[1]} steps, but this {owner} was fitted on "
+                    f"sequences of {n_steps} steps; resample or window {name} to "
+                    f"{n_steps} steps."
+                )
 
     # -------------------------------------------------------------- targets
     def _encode_targets(self, y):
@@ -186,10 +264,15 @@ class _PrivilegedEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- inputs
     def _fit_scaler(self, X):
-        return StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(X)
+        """Per-feature scaler; for sequences, statistics over samples and steps."""
+        scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize)
+        return scaler.fit(X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X)
 
     @staticmethod
     def _as_float32(scaler, X):
+        if X.ndim == 3:
+            return scaler.transform(X.reshape(-1, X.shape[-1])).reshape(X.shape).astype(
+                np.float32)
         return scaler.transform(X).astype(np.float32)
 
     # ---------------------------------------------------------------- torch

@@ -149,8 +149,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         the start.
     module : torch.nn.Module or None, default=None
         Student encoder (protocol in :mod:`pkdot_sk.modules`); None builds
-        an :class:`~pkdot_sk.modules.MLPEncoder`. Copied and re-initialised at
-        every fit.
+        an :class:`~pkdot_sk.modules.MLPEncoder` for 2-D X and a
+        :class:`~pkdot_sk.modules.TemporalConvEncoder` for 3-D X (sequences).
+        Copied and re-initialised at every fit.
     hidden_units, embedding_dim, dropout
         Default encoder's layers (also given to the default teacher).
     max_epochs : int, default=100
@@ -196,6 +197,9 @@ class PKDOTStudent(_PrivilegedEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
+        Number of features (per step for 3-D X).
+    n_steps_in_ : int or None
+        Number of steps of 3-D X; None for 2-D X.
     hallucinated_modalities_ : list of str
         ``hallucinate=True`` only: the privileged modalities hallucinated,
         in the teacher's ``priv_groups_`` order (one transformation net
@@ -307,12 +311,17 @@ class PKDOTStudent(_PrivilegedEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Regular modality: all the fitted student will ever need.
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+            Regular modality: all the fitted student will ever need. 3-D X
+            holds one sequence per sample; prediction needs the same number
+            of steps and features per step.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features) or None
-            Privileged data, one row per sample of X, passed as given to the
-            teacher (whose ``priv_groups`` may split it into several
+        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features), \
+(n_samples, n_priv_steps, n_priv_features) or None
+            Privileged data, one row or sequence per sample of X (its number
+            of steps may differ from X's), passed as given to the teacher
+            (whose ``priv_groups`` may split 2-D X_priv into several
             modalities). None trains without distillation
             (:class:`PrivilegedDataWarning`, ``distilled_=False``).
 

@@ -41,12 +41,14 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         accuracy; use ``scoring="neg_mean_absolute_error"`` for MAE.
     module : torch.nn.Module or None, default=None
         Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
-        the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`.
-        The instance is copied and re-initialised at every fit.
+        the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`
+        for 2-D X and a :class:`~pkdot_sk.modules.TemporalConvEncoder` for
+        3-D X (sequences). The instance is copied and re-initialised at
+        every fit.
     priv_module : None, torch.nn.Module, dict or list, default=None
         Encoders of the privileged modalities, same protocol as ``module``
-        (each receives the columns of its modality). None builds an
-        :class:`~pkdot_sk.modules.MLPEncoder` per modality. One module is
+        (each receives the columns of its modality). None builds the default
+        encoder per modality (MLP, or temporal convolution for 3-D X_priv). One module is
         only valid with a single privileged modality (``priv_groups=None``
         or one group). With several, pass a dict ``{modality_name:
         module}`` (modalities left out get the default encoder; the name of
@@ -73,7 +75,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         modality embeddings, regular modality first, and returns a 2-D
         fused embedding); it is copied and re-initialised at every fit.
     hidden_units : tuple of int, default=(128,)
-        Hidden layers of the default encoders.
+        Hidden layers of the default encoders (the convolution channels of
+        the temporal one).
     embedding_dim : int, default=64
         Width of the default encoders' embeddings and of the fused embedding.
     dropout : float, default=0.1
@@ -95,7 +98,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         fit uses fresh copies.
     standardize : bool, default=True
         Standardise X, X_priv (and regression targets) with training-row
-        statistics inside the estimator.
+        statistics inside the estimator; for sequences, per feature over
+        the samples and steps.
     regression_loss : {"mse", "ccc"}, default="mse"
         Task loss of ``task="regression"``: mean squared error, or
         ``1 - CCC`` per mini-batch averaged over the outputs
@@ -119,9 +123,14 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
-        Number of regular features.
+        Number of regular features (per step for 3-D X).
+    n_steps_in_ : int or None
+        Number of steps of 3-D X; None for 2-D X.
     n_priv_features_in_ : int
-        Number of privileged features; 0 when fitted without X_priv.
+        Number of privileged features (per step for 3-D X_priv); 0 when
+        fitted without X_priv.
+    n_priv_steps_in_ : int or None
+        Number of steps of 3-D X_priv; None for 2-D X_priv or without it.
     priv_groups_ : dict of str to ndarray of int
         The privileged modalities in the order their embeddings reach the
         fusion block, each with the positions of its X_priv columns. Empty
@@ -226,14 +235,19 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Regular modality.
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+            Regular modality: one row of features, or one sequence, per
+            sample. Prediction needs the same shape per sample.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets (several outputs for regression only).
-        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features) or None
-            Privileged modalities, one row per sample of X, split into
-            modalities by ``priv_groups``. None trains a regular-only network
-            (with a :class:`PrivilegedDataWarning`) and sets
+        X_priv : array-like or DataFrame of shape (n_samples, n_priv_features), \
+(n_samples, n_priv_steps, n_priv_features) or None
+            Privileged modalities, one row or sequence per sample of X (2-D
+            or 3-D whatever X is; its number of steps may differ from X's),
+            split into modalities along the feature axis by ``priv_groups``.
+            None trains a regular-only network (with a
+            :class:`PrivilegedDataWarning`) and sets
             ``fitted_with_privileged_ = False``.
 
         Returns
@@ -253,7 +267,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             )
         y_net = self._encode_targets(y)
         self.fitted_with_privileged_ = X_priv is not None
-        self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[1]
+        self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[-1]
+        self.n_priv_steps_in_ = (X_priv.shape[1] if X_priv is not None and X_priv.ndim == 3
+                                 else None)
         if priv_names is not None and X_priv is not None:
             self.priv_feature_names_in_ = priv_names
         elif hasattr(self, "priv_feature_names_in_"):
@@ -326,7 +342,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         widths, samples = [width], [_measure(encoder, sample)]
         priv_encoders, priv_columns = [], []
         for (name, columns), priv_module in zip(self.priv_groups_.items(), priv_modules):
-            sample_priv = torch.from_numpy(inputs["x_priv"][:2][:, columns])
+            # Modalities split the feature axis (the last one for sequences).
+            sample_priv = torch.from_numpy(inputs["x_priv"][:2][..., columns])
             priv_encoder, priv_width = prepare_encoder(
                 priv_module, len(columns), sample_priv,
                 name="priv_module" if self.priv_groups is None else f"priv_module[{name!r}]",
@@ -365,7 +382,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 "X_priv must be None: this teacher was fitted without privileged data."
             )
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
-        if X_priv is not None and X_priv.shape[1] != self.n_priv_features_in_:
+        if X_priv is not None:
+            self._check_input_shape(X_priv, "X_priv", self.n_priv_features_in_,
+                                    getattr(self, "n_priv_steps_in_", None))
+        if (X_priv is not None and X_priv.ndim == 2
+                and X_priv.shape[1] != self.n_priv_features_in_):
             raise ValueError(
                 f"X_priv has {X_priv.shape[1]} features, but this teacher was fitted with "
                 f"{self.n_priv_features_in_}."

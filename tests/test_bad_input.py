@@ -42,8 +42,9 @@ def test_wrong_number_of_dimensions(Estimator, data):
     X, X_priv, y = data
     with pytest.raises(ValueError, match="X must be a 2-D array"):
         Estimator(**TINY).fit(X[:, 0], y, X_priv=X_priv)
+    # 3-D arrays are sequences (tests/test_sequences.py); 4-D is refused.
     with pytest.raises(ValueError, match="X must be a 2-D array"):
-        Estimator(**TINY).fit(X[:, :, None], y, X_priv=X_priv)
+        Estimator(**TINY).fit(X[:, :, None, None], y, X_priv=X_priv)
     with pytest.raises(ValueError, match="X_priv must be a 2-D array"):
         Estimator(**TINY).fit(X, y, X_priv=X_priv[:, 0])
 

@@ -65,6 +65,19 @@ def test_basic_motions_raw(motions_3d):
     np.testing.assert_array_equal(X_priv, motions_3d[:, :3].reshape(80, 300))
 
 
+def test_basic_motions_series(motions_3d):
+    X, X_priv, y = load_basic_motions(features="series")
+    assert X.shape == (80, 100, 3) and X_priv.shape == (80, 100, 3) and y.shape == (80,)
+    assert X.dtype == np.float64 and X.flags.c_contiguous
+    # X[i, t, c] is gyroscope channel c (channel 3 + c of the recording) at step t.
+    np.testing.assert_array_equal(X, motions_3d[:, 3:].transpose(0, 2, 1))
+    np.testing.assert_array_equal(X_priv, motions_3d[:, :3].transpose(0, 2, 1))
+    X_raw, _, _ = load_basic_motions(features="raw")
+    np.testing.assert_array_equal(X.transpose(0, 2, 1).reshape(80, 300), X_raw)
+    X_acc, _, _ = load_basic_motions(regular="accelerometer", features="series")
+    np.testing.assert_array_equal(X_acc, X_priv)
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(regular="magnetometer"), "regular"),
     (dict(regular="Gyroscope"), "regular"),

@@ -15,7 +15,7 @@ _SAMPLING_HZ = 10.0
 # Half-open bands (lo, hi] covering (0, Nyquist]: their powers add up to the variance.
 _FFT_BANDS_HZ = ((0.0, 0.5), (0.5, 1.5), (1.5, 3.0), (3.0, 5.0))
 _SENSOR_CHANNELS = {"accelerometer": slice(0, 3), "gyroscope": slice(3, 6)}
-_FEATURES = ("summary", "raw")
+_FEATURES = ("summary", "raw", "series")
 
 
 def load_pooled_digits():
@@ -102,7 +102,7 @@ def load_basic_motions(regular="gyroscope", features="summary"):
     ----------
     regular : {"gyroscope", "accelerometer"}, default="gyroscope"
         Sensor seen by the student (``X``); the other one is ``X_priv``.
-    features : {"summary", "raw"}, default="summary"
+    features : {"summary", "raw", "series"}, default="summary"
         ``"summary"``: 12 statistics per channel, channel-major (columns
         ``12 * c`` to ``12 * c + 11`` for channel ``c`` = x, y, z of the
         sensor), in this order: mean, standard deviation, minimum, maximum,
@@ -110,13 +110,15 @@ def load_basic_motions(regular="gyroscope", features="summary"):
         the power (squared amplitude of the centred series, so the four add
         up to the variance) in the bands (0, 0.5], (0.5, 1.5], (1.5, 3] and
         (3, 5] Hz. ``"raw"``: the series flattened channel-major (columns
-        ``100 * c`` to ``100 * c + 99`` for channel ``c``).
+        ``100 * c`` to ``100 * c + 99`` for channel ``c``). ``"series"``: the
+        series as sequences, ``X[i, t, c]`` being channel ``c`` at step
+        ``t``, the 3-D input the estimators encode with a temporal encoder.
 
     Returns
     -------
-    X : ndarray of shape (80, 36) or (80, 300), dtype float64
-        The ``regular`` sensor.
-    X_priv : ndarray of shape (80, 36) or (80, 300), dtype float64
+    X : ndarray of shape (80, 36), (80, 300) or (80, 100, 3), dtype float64
+        The ``regular`` sensor: summary, raw or series.
+    X_priv : ndarray of shape (80, 36), (80, 300) or (80, 100, 3), dtype float64
         The other sensor.
     y : ndarray of shape (80,), dtype str
         Activity: "standing", "walking", "running" or "badminton".
@@ -158,6 +160,8 @@ def load_basic_motions(regular="gyroscope", features="summary"):
         block = series[:, _SENSOR_CHANNELS[sensor]]
         if features == "summary":
             views.append(_summary_features(block))
+        elif features == "series":
+            views.append(np.ascontiguousarray(block.transpose(0, 2, 1)))
         else:
             views.append(block.reshape(block.shape[0], -1))
     return views[0], views[1], np.asarray(y, dtype=str)
