@@ -54,6 +54,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         module}`` (modalities left out get the default encoder; the name of
         the single modality of ``priv_groups=None`` is ``"priv"``) or a
         list aligned with ``priv_groups``, None entries meaning the default.
+        An entry ``"drop"`` (as in scikit-learn's ``ColumnTransformer``)
+        declares that this teacher does not use that modality: its columns
+        stay in X_priv but are never read, e.g. for per-modality teachers of
+        a multi-teacher :class:`PKDOTStudent` sharing one X_priv. At least
+        one privileged modality must remain.
         Every module is copied and re-initialised at every fit.
     priv_groups : None, dict or list, default=None
         How the columns of X_priv split into privileged modalities, one
@@ -134,7 +139,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     priv_groups_ : dict of str to ndarray of int
         The privileged modalities in the order their embeddings reach the
         fusion block, each with the positions of its X_priv columns. Empty
-        when fitted without X_priv.
+        when fitted without X_priv. Modalities dropped by ``priv_module``
+        are not in it.
+    priv_dropped_ : list of str
+        Modalities declared by ``priv_groups`` that ``priv_module`` drops
+        (their columns are never read).
     priv_feature_names_in_ : ndarray of str
         Column names of X_priv, set only when fit got a DataFrame with
         string column names. ``predict``, ``predict_proba``, ``transform``
@@ -274,12 +283,21 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             self.priv_feature_names_in_ = priv_names
         elif hasattr(self, "priv_feature_names_in_"):
             del self.priv_feature_names_in_
-        self.priv_groups_ = {}
+        groups = {}
         if X_priv is not None:
-            self.priv_groups_ = _normalise_priv_groups(
-                self.priv_groups, self.n_priv_features_in_, priv_names
+            groups = _normalise_priv_groups(self.priv_groups, self.n_priv_features_in_,
+                                            priv_names)
+        priv_modules = self._priv_modules(list(groups))
+        self.priv_dropped_ = [name for name, module in zip(groups, priv_modules)
+                              if _is_drop(module)]
+        if groups and len(self.priv_dropped_) == len(groups):
+            raise ValueError(
+                f"priv_module drops every privileged modality {list(groups)}; keep at least "
+                "one, or fit with X_priv=None for a teacher without privileged data."
             )
-        priv_modules = self._priv_modules(list(self.priv_groups_))
+        self.priv_groups_ = {name: columns for name, columns in groups.items()
+                             if name not in self.priv_dropped_}
+        priv_modules = [module for module in priv_modules if not _is_drop(module)]
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
         inputs = self._inputs(X, X_priv)
@@ -324,10 +342,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 )
             modules = list(spec)
         for name, module in zip(names, modules):
-            if module is not None and not isinstance(module, nn.Module):
+            if module is not None and not isinstance(module, nn.Module) and not _is_drop(module):
                 raise ValueError(
-                    f"priv_module entry {name!r} must be None or a torch.nn.Module "
-                    f"instance; got {type(module).__name__}."
+                    f"priv_module entry {name!r} must be None, a torch.nn.Module instance or "
+                    f"'drop'; got {module!r}."
                 )
         return modules
 
@@ -550,6 +568,10 @@ def _group_columns(label, columns, n_columns, names):
     if len(np.unique(positions)) != positions.size:
         raise ValueError(f"priv_groups: {label} lists a column more than once.")
     return positions
+
+
+def _is_drop(entry):
+    return isinstance(entry, str) and entry == "drop"
 
 
 def _normalise_priv_groups(priv_groups, n_columns, names):

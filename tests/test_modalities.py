@@ -194,11 +194,44 @@ def test_priv_module_per_modality(data):
     assert as_list.fit(X, y, X_priv=X_priv).net_.module_.priv_encoders[1].out_features == 3
 
 
+def test_dropped_modality_is_never_read(data):
+    X, X_priv, y, _ = data
+    teacher = PrivilegedTeacher(priv_groups={"ecg": [0, 1], "eda": [2]},
+                                priv_module={"eda": "drop"}, **FAST).fit(X, y, X_priv=X_priv)
+    assert list(teacher.priv_groups_) == ["ecg"] and teacher.priv_dropped_ == ["eda"]
+    assert len(teacher.net_.module_.priv_encoders) == 1
+    assert len(teacher.transform_modalities(X, X_priv)) == 2  # regular + ecg
+    reference = teacher.transform(X, X_priv)
+    np.testing.assert_array_equal(teacher.transform(X, shuffled_columns(X_priv, [2])),
+                                  reference)
+    assert not np.allclose(teacher.transform(X, shuffled_columns(X_priv, [0, 1])), reference,
+                           atol=1e-5)
+    # Still the whole X_priv at prediction: dropping is not a narrower input.
+    with pytest.raises(ValueError, match="X_priv has 2 features"):
+        teacher.transform(X, X_priv[:, :2])
+
+
+def test_per_modality_teachers_share_one_X_priv_in_a_multi_teacher_student(data):
+    X, X_priv, y, groups = data
+    grouping = {"ecg": [0, 1], "eda": [2]}
+    teachers = [PrivilegedTeacher(priv_groups=grouping, **FAST),
+                PrivilegedTeacher(priv_groups=grouping, priv_module={"eda": "drop"}, **FAST),
+                PrivilegedTeacher(priv_groups=grouping, priv_module={"ecg": "drop"}, **FAST)]
+    student = PKDOTStudent(teacher=teachers, **FAST)
+    scores = cross_val_score(student, X, y, groups=groups, cv=LeaveOneGroupOut(),
+                             params={"X_priv": X_priv})
+    assert scores.shape == (len(np.unique(groups)),) and np.all(np.isfinite(scores))
+    student.fit(X, y, X_priv=X_priv)
+    assert [list(t.priv_groups_) for t in student.teachers_] == [["ecg", "eda"], ["ecg"],
+                                                                 ["eda"]]
+
+
 @pytest.mark.parametrize("priv_module, message", [
     (torch.nn.Linear(2, 4), r"single torch.nn.Module, but priv_groups declares 2"),
     ({"ekg": torch.nn.Linear(2, 4)}, r"\['ekg'\] that are not privileged modalities"),
     ([None], r"list of 1 entries but priv_groups declares 2"),
-    ([None, "mlp"], r"entry 'eda' must be None or a torch.nn.Module"),
+    ([None, "mlp"], r"entry 'eda' must be None, a torch.nn.Module instance or 'drop'"),
+    (["drop", "drop"], r"drops every privileged modality \['ecg', 'eda'\]"),
     ({"eda": torch.nn.Linear(3, 4)}, r"priv_module\['eda'\] failed on a \(batch, 1\) float tensor"),
 ])
 def test_bad_priv_module(data, priv_module, message):
