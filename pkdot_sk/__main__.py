@@ -16,7 +16,25 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import LeaveOneGroupOut
 
 from . import PKDOTStudent
-from .datasets import make_privileged_classification, make_privileged_regression
+from .datasets import (
+    make_privileged_classification,
+    make_privileged_ordinal,
+    make_privileged_regression,
+    make_privileged_valence_arousal,
+)
+from .metrics import concordance_correlation_coefficient
+
+# --task: (generator, estimator task, metric name, metric or None for the
+# estimators' own score).
+TASKS = {
+    "classification": (make_privileged_classification, "classification", "accuracy", None),
+    "regression": (make_privileged_regression, "regression", "R^2", None),
+    # Pain-like ordered levels 0..4 (accuracy; the student predicts levels).
+    "ordinal": (make_privileged_ordinal, "ordinal", "accuracy", None),
+    # Valence and arousal together, scored as the affect literature does.
+    "valence-arousal": (make_privileged_valence_arousal, "regression", "CCC",
+                        concordance_correlation_coefficient),
+}
 
 MODELS = ("teacher (X + X_priv)", "student, no distillation (X)", "PKDOT student (X)")
 
@@ -24,15 +42,16 @@ MODELS = ("teacher (X + X_priv)", "student, no distillation (X)", "PKDOT student
 def _evaluate_fold(X, X_priv, y, groups, train, test, task, max_epochs, random_state):
     # One torch thread per worker: folds run in parallel processes instead.
     torch.set_num_threads(1)
-    common = dict(task=task, max_epochs=max_epochs, random_state=random_state)
+    _, estimator_task, _, metric = TASKS[task]
+    common = dict(task=estimator_task, max_epochs=max_epochs, random_state=random_state)
     start = time.perf_counter()
     plain = PKDOTStudent(distillation="none", **common).fit(X[train], y[train])
     pkdot = PKDOTStudent(**common).fit(X[train], y[train], X_priv=X_priv[train])
-    scores = (
-        pkdot.teacher_.score(X[test], y[test], X_priv=X_priv[test]),
-        plain.score(X[test], y[test]),
-        pkdot.score(X[test], y[test]),
-    )
+    models = ((pkdot.teacher_, X_priv[test]), (plain,), (pkdot,))
+    if metric is None:
+        scores = tuple(model.score(X[test], y[test], *priv) for model, *priv in models)
+    else:
+        scores = tuple(metric(y[test], model.predict(X[test], *priv)) for model, *priv in models)
     return groups[test][0], scores, time.perf_counter() - start
 
 
@@ -44,12 +63,15 @@ def run_demo(task="classification", *, max_epochs=100, n_jobs=-1, random_state=0
     -------
     scores : ndarray of shape (n_subjects, 3)
         Per held-out subject: teacher, student without distillation, PKDOT
-        student (accuracy for classification, R^2 for regression).
+        student (accuracy for classification and ordinal levels, R^2 for
+        regression, concordance correlation coefficient averaged over
+        valence and arousal for "valence-arousal").
     """
     out = sys.stdout if out is None else out
-    make = make_privileged_classification if task == "classification" else make_privileged_regression
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}; got {task!r}.")
+    make, _, metric, _ = TASKS[task]
     X, X_priv, y, groups = make(n_subjects=n_subjects, random_state=random_state)
-    metric = "accuracy" if task == "classification" else "R^2"
     print(
         f"pkdot_sk demo: {task}, {len(X)} samples of {n_subjects} subjects, X {X.shape[1]} "
         f"features, X_priv {X_priv.shape[1]} features; leave-one-subject-out, "
@@ -86,8 +108,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="pkdot-sk", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="leave-one-subject-out demo on built-in data")
-    demo.add_argument("--task", choices=("classification", "regression"),
-                      default="classification")
+    demo.add_argument("--task", choices=tuple(TASKS), default="classification",
+                      help="built-in data: classes, a regression target, ordinal "
+                      "(pain-like) levels, or valence and arousal scored by CCC")
     demo.add_argument("--max-epochs", type=int, default=100)
     demo.add_argument("--n-subjects", type=int, default=8)
     demo.add_argument("--n-jobs", type=int, default=-1,
