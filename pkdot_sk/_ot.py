@@ -137,6 +137,15 @@ def _clamp_min_(a, low):
     return a.clamp_(min=low)
 
 
+def _finite_positive(a):
+    """``a`` clipped to the positive normal floats of its dtype (0 and inf out)."""
+    if isinstance(a, np.ndarray):
+        info = np.finfo(a.dtype)
+        return np.clip(a, info.tiny, info.max)
+    info = torch.finfo(a.dtype)
+    return a.clamp(info.tiny, info.max)
+
+
 def _log(a):
     return np.log(a) if isinstance(a, np.ndarray) else torch.log(a)
 
@@ -167,11 +176,15 @@ def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every):
     n_probe = _N_PROBE if omega is None else 0
     errors = []
     for it in range(n_iter):
-        if it and it % _ABSORB_EVERY == 0 and max(
-            float(u.max()), float(v.max()), 1.0 / float(u.min()), 1.0 / float(v.min())
-        ) > _ABSORB:
-            f = f + eps * _log(u)
-            g = g + eps * _log(v)
+        # No division: a large drop of epsilon can under- or overflow a
+        # float32 scaling to 0 or inf, which _finite_positive turns back
+        # into a finite potential for the next iterations to correct.
+        if it and it % _ABSORB_EVERY == 0 and (
+            max(float(u.max()), float(v.max())) > _ABSORB
+            or min(float(u.min()), float(v.min())) < 1.0 / _ABSORB
+        ):
+            f = f + eps * _log(_finite_positive(u))
+            g = g + eps * _log(_finite_positive(v))
             kernel, f = _kernel(f, g, cost, eps)
             u = v = ones
         ratio = u * (kernel @ v)  # n * row marginals

@@ -138,3 +138,16 @@ def test_rejects_bad_overrelaxation():
 def test_rejects_clouds_of_different_shapes():
     with pytest.raises(ValueError, match="same shape"):
         sinkhorn_divergence(torch.zeros(3, 2), torch.zeros(4, 2), 0.01)
+
+
+def test_absorbed_scalings_that_under_or_overflowed_give_finite_potentials():
+    # A large drop of epsilon (coarse schedule, float32) can leave a scaling at
+    # exactly 0 or inf; absorbing log(0) would make a potential -inf for good.
+    from pkdot_sk._ot import _finite_positive
+
+    for dtype in (np.float32, np.float64):
+        scalings = np.array([0.0, np.inf, 1.0, 1e-40], dtype=dtype)
+        for clipped in (_finite_positive(scalings),
+                        _finite_positive(torch.from_numpy(scalings)).numpy()):
+            assert clipped.dtype == dtype and np.all(np.isfinite(np.log(clipped)))
+            assert clipped[2] == 1.0 and clipped[0] > 0
