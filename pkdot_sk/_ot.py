@@ -7,8 +7,9 @@ each measured (docs/performance.md, benchmarks/speed.py):
 
 * on CPU the solver runs on NumPy views of the tensors (no copy): a small
   NumPy operation costs 1-3 microseconds against ~8 for a small torch one, and
-  the loop is made of small operations; the B x B exponentials go through
-  torch (vectorised, multithreaded) and NumPy's BLAS is held to one thread;
+  the loop is made of small operations; the B x B exponentials and clamps,
+  and products from 256^3 multiply-adds, go through torch (vectorised,
+  multithreaded) and NumPy's BLAS is held to one thread;
   on other devices everything runs on the torch tensors;
 * scaling (exponential) domain with absorption: at each epsilon the kernel
   ``exp((f_i + g_j - C_ij) / eps)`` is built once from the current potentials
@@ -68,15 +69,10 @@ def _exp_(a):
     """In-place exp; on NumPy arrays through torch, whose exp is vectorised
     and multithreaded (2-3x NumPy's here, more in float64)."""
     low = _MIN_EXPONENT.get(a.dtype)
-    if isinstance(a, np.ndarray):
-        if low is not None:
-            np.maximum(a, low, out=a)
-        view = torch.from_numpy(a)
-        torch.exp(view, out=view)
-    else:
-        if low is not None:
-            a.clamp_(min=low)
-        a.exp_()
+    view = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+    if low is not None:
+        view.clamp_(min=low)
+    view.exp_()
     return a
 
 
@@ -105,15 +101,44 @@ def _epsilon_schedule(diameter_sq, reg, decay):
     return [diameter_sq * decay**i for i in range(n_stages)] + [reg]
 
 
+# From this many multiply-adds, NumPy products go through torch: its GEMM runs
+# on torch's thread pool (1.5-1.8x NumPy's single-threaded BLAS for B x B
+# products at B = 256 and 512 on two cores); below, NumPy's is as fast or
+# faster (128 x 128 x 128: 67 us against 77-122).
+_TORCH_MATMUL_SIZE = 256**3
+
+
+def _matmul(a, b, out=None):
+    """``a @ b`` for 2-D NumPy arrays or tensors, large NumPy ones through torch."""
+    if isinstance(a, np.ndarray) and a.shape[0] * a.shape[1] * b.shape[1] >= _TORCH_MATMUL_SIZE:
+        result = torch.mm(torch.from_numpy(a), torch.from_numpy(b),
+                          out=None if out is None else torch.from_numpy(out))
+        return result.numpy()
+    if out is None:
+        return a @ b
+    if isinstance(a, np.ndarray):
+        return np.matmul(a, b, out=out)
+    return torch.mm(a, b, out=out)
+
+
 def _cost_blocks(x, y):
     """Cross cost (n, n) and the two self costs (2, n, n), ``|a - b|^2 / 2``."""
-    clouds = _stack([x, y])
-    sq_norms = 0.5 * (clouds * clouds).sum(-1)
-    cross = x @ y.T
+    n = x.shape[0]
+    if isinstance(x, np.ndarray):
+        sq_norms = np.empty((2, n), x.dtype)
+        np.einsum("ij,ij->i", x, x, out=sq_norms[0])
+        np.einsum("ij,ij->i", y, y, out=sq_norms[1])
+        own = np.empty((2, n, n), x.dtype)
+    else:
+        sq_norms = torch.stack([(x * x).sum(-1), (y * y).sum(-1)])
+        own = x.new_empty((2, n, n))
+    sq_norms *= 0.5
+    cross = _matmul(x, y.T)
     cross *= -1.0
     cross += sq_norms[0][:, None]
     cross += sq_norms[1][None, :]
-    own = clouds @ _swap_last(clouds)
+    _matmul(x, x.T, out=own[0])
+    _matmul(y, y.T, out=own[1])
     own *= -1.0
     own += sq_norms[:, :, None]
     own += sq_norms[:, None, :]
@@ -121,20 +146,14 @@ def _cost_blocks(x, y):
     return _clamp_min_(cross, 0.0), _clamp_min_(own, 0.0)
 
 
-def _stack(arrays):
-    if isinstance(arrays[0], np.ndarray):
-        return np.stack(arrays)
-    return torch.stack(arrays)
-
-
 def _swap_last(a):
     return a.swapaxes(-1, -2) if isinstance(a, np.ndarray) else a.transpose(-1, -2)
 
 
 def _clamp_min_(a, low):
-    if isinstance(a, np.ndarray):
-        return np.maximum(a, low, out=a)
-    return a.clamp_(min=low)
+    # On NumPy arrays through torch: 2-4x np.maximum on B x B blocks.
+    (torch.from_numpy(a) if isinstance(a, np.ndarray) else a).clamp_(min=low)
+    return a
 
 
 def _finite_positive(a):
@@ -294,8 +313,8 @@ def _divergence_gradient(state, index):
         a, b, cross_kernel, b_scaling, cross_norm = xa, ya, kernel, v, kernel_v
     else:
         a, b, cross_kernel, b_scaling, cross_norm = ya, xa, _swap_last(kernel), u, u_kernel
-    towards_b = cross_kernel @ (b_scaling[:, None] * b) / cross_norm[:, None]
-    towards_a = (self_kernel[index] @ (self_u[index][:, None] * a)
+    towards_b = _matmul(cross_kernel, b_scaling[:, None] * b) / cross_norm[:, None]
+    towards_a = (_matmul(self_kernel[index], self_u[index][:, None] * a)
                  / self_kernel_u[index][:, None])
     return (towards_a - towards_b) * (1.0 / a.shape[0])
 

@@ -27,7 +27,7 @@ def _unit_rows(z):
 
 def _shifted_similarity(unit):
     """``S - S.min()`` and the flat index of the minimum."""
-    sim = unit @ unit.T
+    sim = _ot._matmul(unit, unit.T)
     argmin = int(sim.argmin())
     sim -= sim.flat[argmin]
     return sim, argmin
@@ -37,14 +37,16 @@ def _anchor_columns(sim_teacher, k, anchors):
     """Per row, the k anchor columns, ordered as torch.topk orders them."""
     n = sim_teacher.shape[0]
     if anchors == "all" or k >= n:
-        order = np.argsort(sim_teacher, axis=1, kind="stable")
+        # Ties are left in any order, as torch.topk leaves them: NumPy's
+        # default (SIMD) sort is 2-3x its stable one and torch's (B = 512:
+        # 6.9 ms against 13.5).
+        order = np.argsort(sim_teacher, axis=1)
         return order[:, ::-1] if anchors == "most_similar" else order
-    signed = -sim_teacher if anchors == "most_similar" else sim_teacher
-    # argpartition is O(B) per row; only the k kept columns are sorted, since
-    # coordinate j of every point must be "the row's j-th anchor".
-    columns = np.argpartition(signed, k - 1, axis=1)[:, :k]
-    order = np.argsort(np.take_along_axis(signed, columns, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(columns, order, axis=1)
+    # Coordinate j of every point must be "the row's j-th anchor": a sorted
+    # top-k, which torch computes 1.2-3x faster than NumPy's argpartition
+    # followed by a sort of the kept columns.
+    return torch.topk(torch.from_numpy(sim_teacher), k, dim=1,
+                      largest=anchors == "most_similar").indices.numpy()
 
 
 class _PKDOTLossCPU(torch.autograd.Function):
@@ -58,37 +60,42 @@ class _PKDOTLossCPU(torch.autograd.Function):
             sim_student, argmin = _shifted_similarity(unit_student)
             sim_teacher, _ = _shifted_similarity(_unit_rows(z_teacher)[0])
             if anchors == "all":
-                columns = None
+                flat_columns = None
                 cloud_student, cloud_teacher = sim_student, sim_teacher
             else:
-                columns = _anchor_columns(sim_teacher, k, anchors)
-                cloud_student = np.take_along_axis(sim_student, columns, axis=1)
-                cloud_teacher = np.take_along_axis(sim_teacher, columns, axis=1)
+                # Flat indices into the (contiguous) B x B matrices: one index
+                # for both gathers and the backward's scatter, ~2x
+                # take_along_axis and put_along_axis.
+                n = sim_teacher.shape[0]
+                flat_columns = _anchor_columns(sim_teacher, k, anchors)
+                flat_columns += np.arange(0, n * n, n)[:, None]
+                cloud_student = sim_student.ravel()[flat_columns]
+                cloud_teacher = sim_teacher.ravel()[flat_columns]
             value, state = _ot._divergence(
-                np.ascontiguousarray(cloud_student), np.ascontiguousarray(cloud_teacher),
+                cloud_student, cloud_teacher,
                 reg, _ot.DECAY, _ot.INNER_ITER, max_iter, None, _ot.TOL, 1,
             )
-        ctx.saved = (state, columns, unit_student, norms, argmin)
+        ctx.saved = (state, flat_columns, unit_student, norms, argmin)
         return torch.tensor(float(value), dtype=student_emb.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         if not ctx.needs_input_grad[0]:
             return (None,) * 6
-        state, columns, unit, norms, argmin = ctx.saved
+        state, flat_columns, unit, norms, argmin = ctx.saved
         with _ot._host_context(True):
             grad_cloud = _ot._divergence_gradient(state, 0)
             n = unit.shape[0]
-            if columns is None:
+            if flat_columns is None:
                 grad_sim = grad_cloud
             else:
                 # Anchor columns are distinct within a row: plain assignment.
                 grad_sim = np.zeros((n, n), grad_cloud.dtype)
-                np.put_along_axis(grad_sim, columns, grad_cloud, axis=1)
+                grad_sim.ravel()[flat_columns] = grad_cloud
             # The shift by the minimum: d(-S.min()) sends -sum(grad) to it.
             grad_sim.flat[argmin] -= grad_cloud.sum()
             # S = U U^T, then U = Z / |Z| row by row.
-            grad_unit = (grad_sim + grad_sim.T) @ unit
+            grad_unit = _ot._matmul(grad_sim + grad_sim.T, unit)
             radial = np.einsum("ij,ij->i", grad_unit, unit)
             # Rows at the norm floor are scaled, not normalised: no radial part.
             radial[norms <= _NORM_EPS] = 0.0

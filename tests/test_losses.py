@@ -189,3 +189,25 @@ def test_cpu_node_matches_torch_composition(dtype, anchors, top_k):
     for fused_row, composed_row in zip(grad_fused.numpy(), grad_composed.numpy()):
         np.testing.assert_allclose(fused_row, composed_row, rtol=tol * 10,
                                    atol=tol * np.abs(composed_row).max())
+
+
+@pytest.mark.parametrize("anchors", ["least_similar", "all"])
+def test_cpu_node_matches_torch_composition_on_large_batches(anchors):
+    # From 256^3 multiply-adds the CPU node's products go through torch.mm
+    # (B x B x d similarities, B x B x B costs and gradients): same values.
+    from pkdot_sk import _ot
+    from pkdot_sk.losses import _pkdot_loss_torch
+
+    rng = np.random.RandomState(0)
+    n, dim = 300, 200
+    assert n * n * dim >= _ot._TORCH_MATMUL_SIZE
+    teacher = torch.tensor(rng.normal(size=(n, dim)))
+    student = (teacher @ torch.tensor(rng.normal(scale=0.3, size=(dim, dim)))
+               + torch.tensor(rng.normal(size=(n, dim)))).requires_grad_(True)
+    fused = pkdot_loss(student, teacher, top_k=n, anchors=anchors)
+    (grad_fused,) = torch.autograd.grad(fused, student)
+    composed = _pkdot_loss_torch(student, teacher, n, anchors, 0.01, 20)
+    (grad_composed,) = torch.autograd.grad(composed, student)
+    np.testing.assert_allclose(fused.item(), composed.item(), rtol=1e-9)
+    np.testing.assert_allclose(grad_fused.numpy(), grad_composed.numpy(), rtol=1e-7,
+                               atol=1e-9 * np.abs(grad_composed.numpy()).max())
