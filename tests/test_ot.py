@@ -151,3 +151,36 @@ def test_absorbed_scalings_that_under_or_overflowed_give_finite_potentials():
                         _finite_positive(torch.from_numpy(scalings)).numpy()):
             assert clipped.dtype == dtype and np.all(np.isfinite(np.log(clipped)))
             assert clipped[2] == 1.0 and clipped[0] > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("near_degenerate", [False, True])
+def test_tensor_path_matches_numpy_path(dtype, near_degenerate):
+    # On CUDA (or any non-CPU device) the solver runs the same code on torch
+    # tensors, checking convergence every 5 iterations instead of every one.
+    # No GPU in the test suite: run that path on CPU tensors.
+    from pkdot_sk import _ot
+
+    if near_degenerate:
+        rng = np.random.RandomState(4)
+        centres = rng.uniform(0, 2, size=(6, 30))
+        x = centres[rng.randint(0, 6, 128)] + 1e-3 * rng.randn(128, 30)
+        y = centres[rng.randint(0, 6, 128)] + 0.2 + 1e-3 * rng.randn(128, 30)
+    else:
+        x, y = clouds(n=300, d=10)  # 300 rows: NumPy's large products go through torch.mm
+    x, y = x.astype(dtype), y.astype(dtype)
+    args = (0.01, _ot.DECAY, _ot.INNER_ITER, 20, None, _ot.TOL)
+    with _ot._host_context(True):
+        value, state = _ot._divergence(x, y, *args, 1)
+        grads = [_ot._divergence_gradient(state, index) for index in (0, 1)]
+    single = dtype == np.float32
+    for check_every, rtol in ((1, 5e-5 if single else 1e-9), (5, 1e-3 if single else 1e-6)):
+        t_value, t_state = _ot._divergence(torch.from_numpy(x), torch.from_numpy(y), *args,
+                                           check_every)
+        assert isinstance(t_value, torch.Tensor) and t_value.dtype == torch.from_numpy(x).dtype
+        np.testing.assert_allclose(float(t_value), float(value), rtol=rtol)
+        for index, grad in enumerate(grads):
+            t_grad = _ot._divergence_gradient(t_state, index)
+            assert isinstance(t_grad, torch.Tensor)
+            np.testing.assert_allclose(t_grad.numpy(), grad, rtol=rtol,
+                                       atol=rtol * np.abs(grad).max())
