@@ -36,6 +36,15 @@ def clouds(n=24, d=5, shift=0.3, seed=0):
     return x, y
 
 
+def near_degenerate_clouds():
+    """Like training clouds late in a fit: near-duplicates in clusters far apart."""
+    rng = np.random.RandomState(4)
+    centres = rng.uniform(0, 2, size=(6, 30))
+    x = centres[rng.randint(0, 6, 128)] + 1e-3 * rng.randn(128, 30)
+    y = centres[rng.randint(0, 6, 128)] + 0.2 + 1e-3 * rng.randn(128, 30)
+    return x, y
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("reg", [0.01, 0.1])
 def test_matches_independent_float64_reference(dtype, reg):
@@ -116,10 +125,7 @@ def test_envelope_gradient_matches_autodiff_through_converged_loop():
 def test_float32_matches_float64_on_near_degenerate_clouds():
     """Training clouds late in a fit: clusters of near-duplicates far apart.
     float32 must not drift from float64 (absorption of large scalings)."""
-    rng = np.random.RandomState(4)
-    centres = rng.uniform(0, 2, size=(6, 30))
-    x = centres[rng.randint(0, 6, 128)] + 1e-3 * rng.randn(128, 30)
-    y = centres[rng.randint(0, 6, 128)] + 0.2 + 1e-3 * rng.randn(128, 30)
+    x, y = near_degenerate_clouds()
     for budget in (20, 300):
         double = sinkhorn_divergence(torch.tensor(x), torch.tensor(y), 0.01, max_iter=budget)
         single = sinkhorn_divergence(torch.tensor(x, dtype=torch.float32),
@@ -162,10 +168,7 @@ def test_tensor_path_matches_numpy_path(dtype, near_degenerate):
     from pkdot_sk import _ot
 
     if near_degenerate:
-        rng = np.random.RandomState(4)
-        centres = rng.uniform(0, 2, size=(6, 30))
-        x = centres[rng.randint(0, 6, 128)] + 1e-3 * rng.randn(128, 30)
-        y = centres[rng.randint(0, 6, 128)] + 0.2 + 1e-3 * rng.randn(128, 30)
+        x, y = near_degenerate_clouds()
     else:
         x, y = clouds(n=300, d=10)  # 300 rows: NumPy's large products go through torch.mm
     x, y = x.astype(dtype), y.astype(dtype)
