@@ -51,7 +51,7 @@ def _anchor_columns(sim_teacher, k, anchors):
 
 class _PKDOTLossCPU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, student_emb, teacher_emb, k, anchors, reg, max_iter):
+    def forward(ctx, student_emb, teacher_emb, k, anchors, reg, max_iter, tol, scale):
         # All of it single-threaded BLAS: its spinning threads slow torch's exp.
         with _ot._host_context(True):
             z_student = student_emb.detach().numpy()
@@ -73,16 +73,16 @@ class _PKDOTLossCPU(torch.autograd.Function):
                 cloud_teacher = sim_teacher.ravel()[flat_columns]
             value, state = _ot._divergence(
                 cloud_student, cloud_teacher,
-                reg, _ot.DECAY, _ot.INNER_ITER, max_iter, None, _ot.TOL, 1,
+                reg, _ot.DECAY, _ot.INNER_ITER, max_iter, None, tol, 1,
             )
-        ctx.saved = (state, flat_columns, unit_student, norms, argmin)
-        return torch.tensor(float(value), dtype=student_emb.dtype)
+        ctx.saved = (state, flat_columns, unit_student, norms, argmin, scale)
+        return torch.tensor(scale * float(value), dtype=student_emb.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         if not ctx.needs_input_grad[0]:
-            return (None,) * 6
-        state, flat_columns, unit, norms, argmin = ctx.saved
+            return (None,) * 8
+        state, flat_columns, unit, norms, argmin, scale = ctx.saved
         with _ot._host_context(True):
             grad_cloud = _ot._divergence_gradient(state, 0)
             n = unit.shape[0]
@@ -100,9 +100,10 @@ class _PKDOTLossCPU(torch.autograd.Function):
             # Rows at the norm floor are scaled, not normalised: no radial part.
             radial[norms <= _NORM_EPS] = 0.0
             grad_z = (grad_unit - unit * radial[:, None]) / norms[:, None]
-        return grad_output * torch.from_numpy(grad_z), None, None, None, None, None
+        return (grad_output * scale) * torch.from_numpy(grad_z), *(None,) * 7
 
 
-def pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, reg, max_iter):
-    """PKDOT loss of two CPU tensors of the same dtype (validated by the caller)."""
-    return _PKDOTLossCPU.apply(student_emb, teacher_emb, k, anchors, reg, max_iter)
+def pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, *, reg, max_iter, tol, scale=1.0):
+    """``scale`` times the PKDOT loss of two CPU tensors of the same dtype
+    (validated by the caller)."""
+    return _PKDOTLossCPU.apply(student_emb, teacher_emb, k, anchors, reg, max_iter, tol, scale)

@@ -9,12 +9,12 @@ student's projected to the teacher's width first); ``logit_kd_loss`` and
 ``generalized_distillation_loss`` compare outputs.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
 
-from ._ot import sinkhorn_divergence
+from ._ot import MAX_ITER, TOL, sinkhorn_divergence
 from ._pkdot_cpu import pkdot_loss_cpu
 
 __all__ = [
@@ -45,7 +45,7 @@ def cosine_similarity_matrix(embeddings):
 
 def pkdot_loss(
     student_emb, teacher_emb, *, top_k=30, anchors="least_similar", reg=0.01, center=False,
-    max_iter=20,
+    normalize=False, max_iter=MAX_ITER, tol=TOL,
 ):
     """Privileged knowledge distillation by optimal transport (PKDOT loss).
 
@@ -61,6 +61,16 @@ def pkdot_loss(
        points in R^k;
     4. the loss is the Sinkhorn divergence between the two clouds (uniform
        weights, cost ``|x - y|^2 / 2``, entropic regularisation ``reg``).
+
+    With the defaults this is the released quantity (the paper's cost,
+    epsilon and anchors). Its size grows with the number of anchor
+    coordinates ``k`` (the cost sums k squared differences), so with
+    ``anchors="all"`` it grows with the batch size, and so do the meanings of
+    a weight on it and of ``reg``. ``normalize=True`` divides the cost by
+    ``k`` (the mean instead of the sum of the squared differences of
+    similarities): the value, its gradient and ``reg`` then mean the same at
+    every batch size and number of anchors (table in docs/performance.md).
+    It equals the Sinkhorn divergence at ``k * reg`` divided by ``k``.
 
     The teacher embedding is a fixed target: it is detached. Only relative
     structure is compared, so the two embeddings may have different widths,
@@ -85,11 +95,16 @@ def pkdot_loss(
         similarities. Embeddings after a ReLU all lie in the positive orthant,
         where cosine similarities crowd into [0, 1]; centred, they spread over
         [-1, 1] and measure how two samples deviate from the batch alike.
-    max_iter : int, default=20
-        Solver iterations at the target epsilon (after epsilon-scaling); see
-        :func:`pkdot_sk._ot.sinkhorn_divergence`. On the batches of a real fit
-        the default is within 0.3 % of the converged divergence at the median
-        (6 % at worst); 50 converge to 1e-4.
+    normalize : bool, default=False
+        Divide the transport cost by the number of anchor coordinates (see
+        above); the estimators' default.
+    max_iter : int, default=50
+        Most solver iterations at the target epsilon (after epsilon-scaling);
+        see :func:`pkdot_sk._ot.sinkhorn_divergence`. Accuracy on the batches
+        of real fits: docs/performance.md.
+    tol : float, default=1e-4
+        Solver tolerance on the marginals of the transport plans; a solve
+        stops earlier once it is reached.
 
     Returns
     -------
@@ -124,6 +139,10 @@ def pkdot_loss(
         raise ValueError(f"anchors must be one of {ANCHOR_STRATEGIES}; got {anchors!r}.")
     if not reg > 0:
         raise ValueError(f"reg must be a positive float; got {reg!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}.")
+    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol > 0:
+        raise ValueError(f"tol must be a positive float; got {tol!r}.")
     if n_rows < 2:
         return student_emb.sum() * 0.0
 
@@ -132,14 +151,19 @@ def pkdot_loss(
         student_emb = student_emb - student_emb.mean(dim=0, keepdim=True)
         teacher_emb = teacher_emb - teacher_emb.mean(dim=0, keepdim=True)
     k = n_rows if anchors == "all" else min(top_k, n_rows)
+    # S_reg(x / sqrt(k), y / sqrt(k)) = S_{k reg}(x, y) / k: the normalised
+    # divergence is the plain one at a larger epsilon, scaled.
+    scale = 1.0 / k if normalize else 1.0
+    solver = dict(reg=float(reg) / scale, max_iter=int(max_iter), tol=float(tol))
     if student_emb.device.type == "cpu" and student_emb.dtype in (torch.float32, torch.float64):
         # The same computation as _pkdot_loss_torch in one autograd node: on
         # CPU the dozen small torch operations cost as much as the OT solve.
-        return pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, float(reg), max_iter)
-    return _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter)
+        return pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, scale=scale, **solver)
+    value = _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, **solver)
+    return value * scale if normalize else value
 
 
-def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter):
+def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter, tol):
     """PKDOT loss from torch operations (any device and dtype)."""
     sim_student = cosine_similarity_matrix(student_emb)
     sim_teacher = cosine_similarity_matrix(teacher_emb)
@@ -152,7 +176,7 @@ def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter):
         columns = torch.topk(sim_teacher, k, dim=1, largest=anchors == "most_similar").indices
         cloud_student = torch.gather(sim_student, 1, columns)
         cloud_teacher = torch.gather(sim_teacher, 1, columns)
-    return sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter)
+    return sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter, tol=tol)
 
 
 # ------------------------------------------------------------------ baselines

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from pkdot_sk._ot import MAX_ITER, TOL
 from pkdot_sk.losses import cosine_similarity_matrix, pkdot_loss
 from test_ot import reference_divergence
 
@@ -145,6 +146,11 @@ def test_single_sample_batch_gives_zero():
         (dict(anchors="random"), "anchors"),
         (dict(reg=0.0), "reg"),
         (dict(reg=-1.0), "reg"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(max_iter=-5), "max_iter"),
+        (dict(max_iter=2.5), "max_iter"),
+        (dict(tol=0.0), "tol"),
+        (dict(tol=float("nan")), "tol"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -180,7 +186,8 @@ def test_cpu_node_matches_torch_composition(dtype, anchors, top_k):
     k = 40 if anchors == "all" else min(top_k, 40)
     fused = pkdot_loss(student, teacher, top_k=top_k, anchors=anchors)
     (grad_fused,) = torch.autograd.grad(fused, student)
-    composed = _pkdot_loss_torch(student, teacher, k, anchors, 0.01, 20)
+    composed = _pkdot_loss_torch(student, teacher, k, anchors, reg=0.01, max_iter=MAX_ITER,
+                                 tol=TOL)
     (grad_composed,) = torch.autograd.grad(composed, student)
     assert "PKDOTLossCPU" in type(fused.grad_fn).__name__
     tol = 1e-4 if dtype == torch.float32 else 1e-10
@@ -206,8 +213,45 @@ def test_cpu_node_matches_torch_composition_on_large_batches(anchors):
                + torch.tensor(rng.normal(size=(n, dim)))).requires_grad_(True)
     fused = pkdot_loss(student, teacher, top_k=n, anchors=anchors)
     (grad_fused,) = torch.autograd.grad(fused, student)
-    composed = _pkdot_loss_torch(student, teacher, n, anchors, 0.01, 20)
+    composed = _pkdot_loss_torch(student, teacher, n, anchors, reg=0.01, max_iter=MAX_ITER,
+                                 tol=TOL)
     (grad_composed,) = torch.autograd.grad(composed, student)
     np.testing.assert_allclose(fused.item(), composed.item(), rtol=1e-9)
     np.testing.assert_allclose(grad_fused.numpy(), grad_composed.numpy(), rtol=1e-7,
                                atol=1e-9 * np.abs(grad_composed.numpy()).max())
+
+
+@pytest.mark.parametrize("anchors", ["least_similar", "all"])
+def test_normalized_cost_is_the_divergence_at_k_reg_divided_by_k(anchors):
+    # Dividing the cost by the k anchor coordinates is the same problem as
+    # multiplying epsilon by k, with the value divided by k.
+    student, teacher = embeddings(n=24, seed=5)
+    k = 24 if anchors == "all" else 6
+    normalized = pkdot_loss(student, teacher, top_k=6, anchors=anchors, normalize=True)
+    rescaled = pkdot_loss(student, teacher, top_k=6, anchors=anchors, reg=0.01 * k) / k
+    np.testing.assert_allclose(normalized.item(), rescaled.item(), rtol=1e-9)
+    expected = reference_pkdot(student.numpy(), teacher.numpy(), 6, anchors, 0.01 * k) / k
+    np.testing.assert_allclose(normalized.item(), expected, rtol=1e-3)
+
+
+def batch_of(n, seed):
+    """A batch of n samples drawn from one fixed teacher/student relation."""
+    rng = np.random.RandomState(seed)
+    teacher = rng.normal(size=(n, 16))
+    student = np.tanh(teacher @ np.random.RandomState(99).normal(size=(16, 16)) / 4) + rng.normal(
+        scale=0.5, size=(n, 16))
+    return torch.tensor(student), torch.tensor(teacher)
+
+
+def test_normalized_value_does_not_grow_with_the_batch():
+    # The same relation seen through batches of 16 and 512: with all anchors
+    # the plain cost sums B coordinates and grows with B; normalised, it does
+    # not (it shrinks somewhat: OT between small samples is biased upwards).
+    values = {}
+    for normalize in (False, True):
+        small = np.mean([pkdot_loss(*batch_of(16, s), anchors="all", normalize=normalize).item()
+                         for s in range(8)])
+        large = pkdot_loss(*batch_of(512, 0), anchors="all", normalize=normalize).item()
+        values[normalize] = large / small
+    assert values[False] > 5
+    assert 0.2 < values[True] < 1.5

@@ -172,12 +172,14 @@ def test_tensor_path_matches_numpy_path(dtype, near_degenerate):
     else:
         x, y = clouds(n=300, d=10)  # 300 rows: NumPy's large products go through torch.mm
     x, y = x.astype(dtype), y.astype(dtype)
-    args = (0.01, _ot.DECAY, _ot.INNER_ITER, 20, None, _ot.TOL)
+    args = (0.01, _ot.DECAY, _ot.INNER_ITER, 500, None, _ot.TOL)
     with _ot._host_context(True):
         value, state = _ot._divergence(x, y, *args, 1)
         grads = [_ot._divergence_gradient(state, index) for index in (0, 1)]
     single = dtype == np.float32
-    for check_every, rtol in ((1, 5e-5 if single else 1e-9), (5, 1e-3 if single else 1e-6)):
+    # Checked every 5 iterations, the solves (run to the tolerance: max_iter
+    # 500) stop at other iterations, so they agree to about the tolerance.
+    for check_every, rtol in ((1, 5e-5 if single else 1e-9), (5, 1e-3)):
         t_value, t_state = _ot._divergence(torch.from_numpy(x), torch.from_numpy(y), *args,
                                            check_every)
         assert isinstance(t_value, torch.Tensor) and t_value.dtype == torch.from_numpy(x).dtype
