@@ -10,7 +10,14 @@ would be passed whole to every batch):
   kept away from the module and read in ``get_loss``;
 * ``"z_priv_teacher"`` (a hallucinating student's targets: the teacher's
   privileged-modality embeddings, concatenated along the columns) is a loss
-  target too.
+  target too;
+* ``"teacher_task_loss"`` (several teachers with per-batch selection: each
+  teacher's task loss on each sample, shape (n_samples, n_teachers),
+  computed once per fit) is read in ``get_loss`` as well: summed over the
+  rows of the batch, it picks the one teacher distilled on that batch
+  (recorded per batch as ``"teacher_index"``, per epoch as
+  ``"teacher_share"``, the fraction of the epoch's training batches that
+  used each teacher).
 
 The module returns ``(output, embedding)``, or ``(output, embedding,
 hallucinated)`` for a hallucinating student; the task criterion sees the
@@ -28,11 +35,16 @@ from skorch.helper import SliceDict
 from skorch.utils import multi_indexing, to_tensor
 from torch.utils.data import default_convert
 
+from .losses import best_teacher_index
+
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
 HALLUCINATION_TARGET_KEY = "z_priv_teacher"
 HALLUCINATION_LOSS_KEY = "hallucination_loss"
-_TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY)
+TEACHER_TASK_LOSS_KEY = "teacher_task_loss"
+TEACHER_INDEX_KEY = "teacher_index"
+TEACHER_SHARE_KEY = "teacher_share"
+_TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY)
 
 
 class BatchSlicingDataset(Dataset):
@@ -79,7 +91,10 @@ class PrivilegedNet(NeuralNet):
         As :class:`skorch.NeuralNet`.
     distillation_loss : callable or None, default=None
         ``loss(student_tensor, teacher_target) -> scalar``; None trains on the
-        task loss alone.
+        task loss alone. When X holds ``"teacher_task_loss"`` it is called
+        as ``loss(student_tensor, teacher_target, teacher_losses)`` with the
+        batch's per-teacher totals, shape (n_teachers,) (e.g.
+        :func:`pkdot_sk.losses.best_teacher_loss`).
     distillation_weight : float, default=0.0
         Weight of the distillation term in the training loss.
     distillation_input : {"embedding", "output", "adapted"}, default="embedding"
@@ -133,7 +148,13 @@ class PrivilegedNet(NeuralNet):
                 student = self.module_.adapter(embedding)
             else:
                 student = embedding
-            distillation = self.distillation_loss(student, target)
+            if TEACHER_TASK_LOSS_KEY in X:
+                # One teacher per batch: the lowest total task loss on its rows.
+                totals = to_tensor(X[TEACHER_TASK_LOSS_KEY], device=self.device).sum(dim=0)
+                self.history.record_batch(TEACHER_INDEX_KEY, best_teacher_index(totals))
+                distillation = self.distillation_loss(student, target, totals)
+            else:
+                distillation = self.distillation_loss(student, target)
             self.history.record_batch(DISTILLATION_LOSS_KEY, distillation.item())
             loss = self.task_weight * loss + self._warmup_factor() * (
                 self.distillation_weight * distillation)
@@ -153,6 +174,23 @@ class PrivilegedNet(NeuralNet):
             # Outside generalized distillation's task/imitation mix.
             loss = loss + self.hallucination_weight * hallucination
         return loss
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self._n_selectable_teachers = None
+        if isinstance(X, Mapping) and TEACHER_TASK_LOSS_KEY in X:
+            self._n_selectable_teachers = np.shape(X[TEACHER_TASK_LOSS_KEY])[1]
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                             **kwargs)
+        n_teachers = getattr(self, "_n_selectable_teachers", None)
+        if n_teachers:
+            chosen = [batch[TEACHER_INDEX_KEY] for batch in self.history[-1]["batches"]
+                      if TEACHER_INDEX_KEY in batch]
+            if chosen:
+                counts = np.bincount(chosen, minlength=n_teachers)
+                self.history.record(TEACHER_SHARE_KEY, (counts / len(chosen)).tolist())
 
     def _warmup_factor(self):
         if self.distillation_warmup <= 0:

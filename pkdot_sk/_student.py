@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
-                   TEACHER_EMBEDDING_KEY)
+                   TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
 from ._teacher import PrivilegedTeacher
 from . import losses
 from .losses import ANCHOR_STRATEGIES
@@ -24,6 +24,7 @@ from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, pre
                       prepare_fusion, transformation_net)
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
+TEACHER_SELECTIONS = ("mixture", "best_per_batch")
 # What each method compares: teacher embeddings or teacher outputs, and the
 # student's embedding, output or projected ("adapted") embedding.
 _MATCHES = {
@@ -80,7 +81,32 @@ class PKDOTStudent(_PrivilegedEstimator):
         adapter projects to the teachers' concatenated widths and each block
         is matched to its teacher; "logit" and "gd" imitate each teacher's
         outputs. Hallucination (``hallucinate=True``) learns the first
-        teacher's privileged embeddings.
+        teacher's privileged embeddings. Must be None with
+        ``teacher_selection="best_per_batch"``.
+    teacher_selection : {"mixture", "best_per_batch"}, default="mixture"
+        Multi-teacher only (no effect with one teacher). "mixture": the
+        fixed weighted sum above, every teacher on every batch.
+        "best_per_batch" (the rule of the authors' released MT-PKDOT code):
+        on each training mini-batch the distillation term is
+        ``loss(student, teacher_i)`` for the single teacher ``i`` whose own
+        task loss on the rows of the batch, against their true targets, is
+        lowest (ties: the first teacher in list order). The teachers are
+        frozen, so each one's task loss per training row is computed once
+        per fit: the cross-entropy of its ``predict_proba`` for
+        classification; for ``task="ordinal"`` the CORAL loss the networks
+        train on (summed binary cross-entropies of "level above j", with
+        ``P(y > j)`` the sum of its ``predict_proba`` above level ``j``,
+        so a prediction two levels off costs more than one level off); for
+        regression the squared error of its ``predict`` in the student's
+        standardised target space, averaged over the outputs (also with
+        ``regression_loss="ccc"``: the CCC is a batch statistic, not a
+        per-sample loss). Classification and ordinal teachers therefore
+        need ``predict_proba`` and the student's ``classes_``; regression
+        teachers ``predict``. ``teacher_weights`` must be None (a
+        ``ValueError`` otherwise). The choice per batch is recorded in
+        ``net_.history``: ``teacher_index`` per batch and ``teacher_share``
+        per epoch (the fraction of the epoch's training batches that used
+        each teacher).
     task : {"classification", "regression", "ordinal"}, default="classification"
         Classification (binary or multiclass, any label type), regression
         (single or multi-output) or ordinal classification (numeric labels
@@ -183,7 +209,9 @@ class PKDOTStudent(_PrivilegedEstimator):
     net_ : pkdot_sk._net.PrivilegedNet
         The fitted student net; ``net_.history`` holds ``train_loss`` and,
         when distilled, ``distillation_loss`` per epoch (and
-        ``hallucination_loss`` with ``hallucinate=True``).
+        ``hallucination_loss`` with ``hallucinate=True``; ``teacher_index``
+        per batch and ``teacher_share`` per epoch with several teachers and
+        ``teacher_selection="best_per_batch"``).
     teacher_ : estimator or None
         The teacher used (fitted clone, or the FrozenEstimator); the first
         one with several teachers; None when no distillation took place.
@@ -230,6 +258,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         **_PrivilegedEstimator._parameter_constraints,
         "teacher": [None, HasMethods(["fit", "transform"]), list],
         "teacher_weights": [None, "array-like"],
+        "teacher_selection": [StrOptions(set(TEACHER_SELECTIONS))],
         "distillation": [StrOptions(set(DISTILLATION_METHODS))],
         "ot_weight": [Interval(Real, 0, None, closed="left")],
         "top_k": [Interval(Integral, 1, None, closed="left")],
@@ -249,6 +278,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         task="classification",
         *,
         teacher_weights=None,
+        teacher_selection="mixture",
         distillation="pkdot",
         ot_weight=6.0,
         top_k=30,
@@ -278,6 +308,7 @@ class PKDOTStudent(_PrivilegedEstimator):
     ):
         self.teacher = teacher
         self.teacher_weights = teacher_weights
+        self.teacher_selection = teacher_selection
         self.task = task
         self.distillation = distillation
         self.ot_weight = ot_weight
@@ -369,6 +400,12 @@ class PKDOTStudent(_PrivilegedEstimator):
                            for teacher in self.teachers_]
                 self._teacher_widths = tuple(t.shape[1] for t in targets)
                 inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
+                if self._selects_teacher():
+                    # Per-sample task losses, (n_samples, n_teachers): summed
+                    # over each batch's rows to pick its teacher.
+                    inputs[TEACHER_TASK_LOSS_KEY] = np.column_stack(
+                        [self._teacher_task_losses(teacher, X, X_priv, y_net)
+                         for teacher in self.teachers_])
                 if self.hallucinate:
                     hallucination_targets = self._hallucination_targets(X, X_priv)
                     inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(
@@ -429,7 +466,19 @@ class PKDOTStudent(_PrivilegedEstimator):
             )
         return tuple(float(w) for w in weights / weights.sum())
 
+    def _selects_teacher(self):
+        """Several teachers, one chosen per batch."""
+        return (self.teacher_selection == "best_per_batch" and self._teacher_widths is not None
+                and len(self._teacher_widths) > 1)
+
     def _check_method(self):
+        if self.teacher_selection == "best_per_batch" and self.teacher_weights is not None:
+            raise ValueError(
+                "teacher_weights must be None with teacher_selection='best_per_batch': that "
+                "rule distils one teacher per mini-batch (the lowest task loss), so there "
+                f"is nothing to weight; got teacher_weights={self.teacher_weights!r}. Use "
+                "teacher_selection='mixture' for a weighted sum of the teachers."
+            )
         if self.hallucinate and self.distillation == "none":
             raise ValueError(
                 "hallucinate=True needs a teacher to hallucinate, but distillation='none' "
@@ -473,7 +522,11 @@ class PKDOTStudent(_PrivilegedEstimator):
             }[method]
             weight = (DEFAULT_WEIGHTS[method] if self.distillation_weight is None
                       else self.distillation_weight)
-        if self._teacher_widths is not None and len(self._teacher_widths) > 1:
+        if self._selects_teacher():
+            loss = functools.partial(
+                losses.best_teacher_loss, loss=loss, widths=self._teacher_widths,
+                split_student=_MATCHES[method][1] == "adapted")
+        elif self._teacher_widths is not None and len(self._teacher_widths) > 1:
             loss = functools.partial(
                 losses.multi_teacher_loss, loss=loss, widths=self._teacher_widths,
                 weights=self._normalised_teacher_weights(len(self._teacher_widths)),
@@ -534,22 +587,52 @@ class PKDOTStudent(_PrivilegedEstimator):
         if _MATCHES[self.distillation][0] == "embedding":
             return np.asarray(teacher.transform(X, X_priv), dtype=np.float32)
         if self.task == "classification":
-            if not hasattr(teacher, "predict_proba"):
-                raise ValueError(
-                    f"distillation={self.distillation!r} needs a teacher with predict_proba."
-                )
-            teacher_classes = getattr(teacher, "classes_", None)
-            if teacher_classes is None or not np.array_equal(teacher_classes, self.classes_):
-                raise ValueError(
-                    f"the teacher's classes_ {teacher_classes!r} differ from the labels of "
-                    f"y {self.classes_!r}; expected a teacher fitted on the same classes."
-                )
             # Log-probabilities are logits up to a per-row constant, to which
             # softmax (at any temperature) is blind.
-            proba = teacher.predict_proba(X, X_priv)
+            proba = self._teacher_proba(teacher, X, X_priv,
+                                        f"distillation={self.distillation!r}")
             return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
+        return self._teacher_predictions(teacher, X, X_priv).astype(np.float32)
+
+    def _teacher_proba(self, teacher, X, X_priv, needed_by):
+        """The teacher's ``predict_proba``, its columns checked to be ``classes_``."""
+        if not hasattr(teacher, "predict_proba"):
+            raise ValueError(f"{needed_by} needs a teacher with predict_proba.")
+        teacher_classes = getattr(teacher, "classes_", None)
+        if teacher_classes is None or not np.array_equal(teacher_classes, self.classes_):
+            raise ValueError(
+                f"the teacher's classes_ {teacher_classes!r} differ from the labels of "
+                f"y {self.classes_!r}; expected a teacher fitted on the same classes."
+            )
+        return teacher.predict_proba(X, X_priv)
+
+    def _teacher_predictions(self, teacher, X, X_priv):
+        """A regression teacher's predictions in the student's standardised space."""
         predictions = np.asarray(teacher.predict(X, X_priv), dtype=np.float64)
-        return self.y_scaler_.transform(predictions.reshape(len(X), -1)).astype(np.float32)
+        return self.y_scaler_.transform(predictions.reshape(len(X), -1))
+
+    def _teacher_task_losses(self, teacher, X, X_priv, y_net):
+        """The teacher's task loss on each row against its true target, shape (n,).
+
+        Classification: cross-entropy of ``predict_proba``. Ordinal: the
+        CORAL loss (:func:`pkdot_sk._ordinal.coral_loss`) with ``P(y > j)``
+        the teacher's probability mass above level ``j``. Regression:
+        squared error in the standardised target space, mean over the
+        outputs.
+        """
+        if not self._has_labels:
+            errors = self._teacher_predictions(teacher, X, X_priv) - y_net
+            return (errors**2).mean(axis=1)
+        proba = np.asarray(self._teacher_proba(teacher, X, X_priv,
+                                               "teacher_selection='best_per_batch'"),
+                           dtype=np.float64)
+        if self.task == "classification":
+            return -np.log(np.clip(proba[np.arange(len(y_net)), y_net], 1e-12, None))
+        # P(y > j) for j = 0..K-2: the mass of the levels above j.
+        above = np.cumsum(proba[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        above = np.clip(above, 1e-12, 1.0 - 1e-12)
+        is_above = y_net[:, None] > np.arange(above.shape[1])
+        return -np.where(is_above, np.log(above), np.log1p(-above)).sum(axis=1)
 
     def _fit_teacher(self, teacher, X, y, X_priv):
         if isinstance(teacher, FrozenEstimator):

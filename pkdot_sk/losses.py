@@ -19,6 +19,8 @@ from ._pkdot_cpu import pkdot_loss_cpu
 
 __all__ = [
     "ANCHOR_STRATEGIES",
+    "best_teacher_index",
+    "best_teacher_loss",
     "ccc_loss",
     "cosine_similarity_matrix",
     "feature_distillation_loss",
@@ -389,7 +391,8 @@ def multi_teacher_loss(student, teachers, *, loss, widths, weights, split_studen
 
     ``teachers`` holds the teachers' targets side by side, ``widths[i]``
     columns each; the result is ``sum_i weights[i] * loss(student,
-    teacher_i)``, every teacher on every batch (MT-PKDOT with fixed weights).
+    teacher_i)``, every teacher on every batch (MT-PKDOT with fixed weights;
+    :func:`best_teacher_loss` picks one teacher per batch instead).
     With ``split_student`` the student tensor is split the same way, block
     ``i`` matched to teacher ``i`` (point-to-point feature distillation
     through one adapter per teacher block).
@@ -429,6 +432,85 @@ def multi_teacher_loss(student, teachers, *, loss, widths, weights, split_studen
         if weight:
             total = total + weight * loss(student_block, teacher_block)
     return total
+
+
+def best_teacher_index(teacher_losses):
+    """Index of the teacher with the lowest task loss on a batch.
+
+    Parameters
+    ----------
+    teacher_losses : torch.Tensor of shape (B, n_teachers) or (n_teachers,)
+        Each teacher's task loss on the batch: per sample (summed over the
+        rows here) or already totalled per teacher.
+
+    Returns
+    -------
+    index : int
+        ``argmin`` over the teachers of the batch totals; a tie goes to the
+        first teacher in list order.
+    """
+    if teacher_losses.ndim == 2:
+        teacher_losses = teacher_losses.sum(dim=0)
+    if teacher_losses.ndim != 1 or teacher_losses.shape[0] < 1:
+        raise ValueError(
+            "teacher_losses must have shape (B, n_teachers) or (n_teachers,) with at least "
+            f"one teacher; got shape {tuple(teacher_losses.shape)}."
+        )
+    totals = teacher_losses.detach()
+    if not bool(torch.isfinite(totals).all()):
+        raise ValueError(f"teacher_losses must be finite; got batch totals {totals.tolist()}.")
+    # The first-minimum rule made explicit: the lowest index at the minimum.
+    return int((totals == totals.min()).nonzero()[0, 0])
+
+
+def best_teacher_loss(student, teachers, teacher_losses, *, loss, widths, split_student=False):
+    """Distillation loss against the one teacher best on the task for this batch.
+
+    The authors' released MT-PKDOT rule: on every mini-batch a single
+    teacher is distilled, the one whose own task loss on the rows of the
+    batch (``teacher_losses``, summed over the rows) is lowest; ties go to
+    the first teacher. The result is ``loss(student, teacher_i)`` for that
+    ``i`` (see :func:`best_teacher_index`), with the teachers' targets
+    stacked side by side as in :func:`multi_teacher_loss`.
+
+    Parameters
+    ----------
+    student : torch.Tensor of shape (B, d_s)
+    teachers : torch.Tensor of shape (B, sum(widths))
+    teacher_losses : torch.Tensor of shape (B, n_teachers) or (n_teachers,)
+        Each teacher's task loss against the true targets of the batch, per
+        sample or totalled. A fixed quantity (no gradient flows into it).
+    loss : callable
+        ``loss(student, teacher) -> scalar``, e.g. :func:`pkdot_loss`.
+    widths : sequence of int
+        Columns of each teacher's block in ``teachers``.
+    split_student : bool, default=False
+        Split the student tensor by ``widths`` too and match block ``i`` to
+        teacher ``i`` (as in :func:`multi_teacher_loss`).
+
+    Returns
+    -------
+    loss : torch.Tensor, scalar
+
+    References
+    ----------
+    .. [1] Aslam, M. H., Pedersoli, M., Koerich, A. L., and Granger, E.
+       Multi-teacher privileged knowledge distillation (MT-PKDOT), 2024: the
+       multi-teacher extension of PKDOT by the same authors; their released
+       code distils, per mini-batch, the teacher with the lowest task loss.
+    """
+    n_teachers = teacher_losses.shape[-1] if teacher_losses.ndim else 0
+    if teachers.shape[1] != sum(widths) or n_teachers != len(widths):
+        raise ValueError(
+            f"teachers has {teachers.shape[1]} columns, expected sum(widths) = {sum(widths)} "
+            f"with one task loss per teacher; got widths {tuple(widths)} and teacher_losses "
+            f"of shape {tuple(teacher_losses.shape)}."
+        )
+    index = best_teacher_index(teacher_losses)
+    start = sum(widths[:index])
+    stop = start + widths[index]
+    student_block = student[:, start:stop] if split_student else student
+    return loss(student_block, teachers[:, start:stop])
 
 
 # ------------------------------------------------------------------ regression
