@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, va
 from torch import nn
 
 from ._net import BATCH_LOADING, PrivilegedNet
+from .metrics import concordance_correlation_coefficient
 from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
 from .losses import CCCLoss
 
@@ -143,6 +144,19 @@ class _PrivilegedEstimator(BaseEstimator):
         )
         self.n_steps_in_ = None
         return X, y
+
+    @staticmethod
+    def _validate_groups(groups, n_samples):
+        """A 1-D array of one group label per sample, or None."""
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or groups.shape[0] != n_samples:
+            raise ValueError(
+                f"groups must hold one label per sample of X, shape ({n_samples},); got "
+                f"shape {groups.shape}."
+            )
+        return groups
 
     def _validate_X_priv(self, X_priv, n_samples):
         """Check X_priv; ``None`` passes through. Returns a float array."""
@@ -287,9 +301,11 @@ class _PrivilegedEstimator(BaseEstimator):
             torch.manual_seed(seed)
             yield
 
-    def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), **distillation):
+    def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), verbose=None,
+                     **distillation):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
-        and task_weight parameters (none: the task loss alone)."""
+        and task_weight parameters (none: the task loss alone); ``verbose``
+        overrides the estimator's."""
         criterion = {"classification": nn.CrossEntropyLoss, "ordinal": CoralLoss,
                      "regression": CCCLoss if self.regression_loss == "ccc" else nn.MSELoss,
                      }[self.task]
@@ -313,7 +329,7 @@ class _PrivilegedEstimator(BaseEstimator):
             callbacks=callbacks,
             predict_nonlinearity=None,
             device=self.device,
-            verbose=self.verbose,
+            verbose=self.verbose if verbose is None else verbose,
             **distillation,
             **BATCH_LOADING,
         )
@@ -323,12 +339,24 @@ class _PrivilegedEstimator(BaseEstimator):
         """(outputs, embeddings[, hallucinated]) of the fitted net as float32
         numpy arrays."""
         check_is_fitted(self, "net_")
+        return self._forward_net(self.net_, X_net)
+
+    @staticmethod
+    def _forward_net(net, X_net):
         # DataLoader iterators draw a seed from torch's global RNG: keep the
         # caller's stream untouched by predictions.
         with torch.random.fork_rng(devices=[]):
-            results = self.net_.forward(X_net, training=False, device="cpu")
+            results = net.forward(X_net, training=False, device="cpu")
         # A hallucinating student's module adds a third tensor.
         return tuple(result.numpy() for result in results)
+
+    def _validation_score(self, y, outputs):
+        """The task's score of raw net outputs against y: accuracy for labels,
+        R^2 for regression (the CCC when training on it), higher is better."""
+        y_pred = self._decode_outputs(outputs)
+        if self.task == "regression" and self.regression_loss == "ccc":
+            return float(concordance_correlation_coefficient(y, y_pred))
+        return float(self._score(y, y_pred, None))
 
     def _score(self, y, y_pred, sample_weight):
         if self._has_labels:

@@ -372,7 +372,7 @@ class _SinkhornDivergence(torch.autograd.Function):
 
 # Solver defaults, shared with the fused CPU loss (_pkdot_cpu.py). Measured
 # on the clouds of real fits (benchmarks/speed.py, table 2).
-DECAY, INNER_ITER, MAX_ITER, TOL = 0.5, 10, 50, 1e-4
+DECAY, INNER_ITER, MAX_ITER, TOL = 0.5, 10, 100, 1e-4
 
 
 @dataclass
@@ -455,7 +455,7 @@ def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_it
     inner_iter : int, default=10
         Most Sinkhorn iterations at each intermediate epsilon (a stage stops
         earlier once its marginals are within 1 %).
-    max_iter : int, default=50
+    max_iter : int, default=100
         Most iterations at the target epsilon (cross and self terms). The
         accuracy this buys on the batches of real fits is measured in
         ``benchmarks/speed.py`` (docs/performance.md).

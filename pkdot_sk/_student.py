@@ -9,7 +9,9 @@ import torch
 from skorch.callbacks import PassthroughScoring
 from skorch.helper import SliceDict
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -19,9 +21,13 @@ from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_
                    TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
 from ._teacher import PrivilegedTeacher
 from . import losses
+from ._ot import MAX_ITER, TOL, solver_report
 from .losses import ANCHOR_STRATEGIES
 from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, prepare_encoder,
                       prepare_fusion, transformation_net)
+
+# fit warns when more than this share of its Sinkhorn solves did not converge.
+_UNCONVERGED_SHARE = 0.1
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
@@ -41,6 +47,13 @@ _MATCHES = {
 # SP paper weights its loss by 3000).
 DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 3000.0,
                    "pkt": 1.0}
+
+
+def _distillation_validates(score, loss, score_none, loss_none):
+    """The safeguard's rule: keep distillation when it scores higher on the
+    held-out rows, or as high with a lower task loss; a tie keeps the
+    student without distillation."""
+    return bool(score > score_none or (score == score_none and loss < loss_none))
 
 
 class PKDOTStudent(_PrivilegedEstimator):
@@ -157,6 +170,25 @@ class PKDOTStudent(_PrivilegedEstimator):
         data; otherwise ``fit`` raises a ValueError.
     hallucination_weight : float, default=1.0
         Weight of the hallucination term (``hallucinate=True`` only).
+    safeguard : {"validation"} or None, default="validation"
+        Guard against negative transfer: privileged data does not always
+        help, and a distillation term can slow down or misdirect a student
+        that the teacher cannot teach. With "validation", ``fit`` holds out
+        ``safeguard_fraction`` of the training rows (whole groups when
+        ``groups`` are given, stratified by class otherwise), trains the
+        distilled student and the student without distillation on the rest
+        from the same initial weights, and scores both on the held-out rows
+        (the task's score: accuracy, R^2, or the CCC with
+        ``regression_loss="ccc"``). Distillation is kept only if it scores
+        higher (or equal with a lower task loss); then, either way, the
+        student is trained on every row, and ``distilled_`` and
+        ``safeguard_`` say what was decided. A rejected distillation gives
+        exactly the student of ``distillation="none"`` with the same
+        ``random_state``. The teachers are fitted once, on every training
+        row. It costs two more trainings on 1 - ``safeguard_fraction`` of
+        the rows (docs/performance.md). None always distils.
+    safeguard_fraction : float, default=0.2
+        Share of the training rows (or groups) held out by the safeguard.
     top_k : int, default=30
         Anchor columns per row of the similarity matrices (capped at the
         batch size) for ``anchors="least_similar"`` or ``"most_similar"``.
@@ -165,7 +197,21 @@ class PKDOTStudent(_PrivilegedEstimator):
         column, or the ``top_k`` least / most similar samples of each row
         ("least_similar" is what the authors' released code does).
     ot_reg : float, default=0.01
-        Entropic regularisation epsilon of the Sinkhorn divergence.
+        Entropic regularisation epsilon of the Sinkhorn divergence (in the
+        units of the normalised cost with ``ot_normalize=True``).
+    ot_normalize : bool, default=True
+        Divide the transport cost by the number of anchor coordinates, so
+        that the PKDOT term, and what ``ot_weight`` and ``ot_reg`` mean, do
+        not grow with the batch size or ``top_k`` (see
+        :func:`~pkdot_sk.losses.pkdot_loss`; False is the released cost).
+    ot_max_iter : int, default=100
+        Most Sinkhorn iterations at the target epsilon per solve.
+    ot_tol : float, default=1e-4
+        Tolerance on the marginals of the transport plans at which a solve
+        stops. ``fit`` warns (:class:`~sklearn.exceptions.ConvergenceWarning`)
+        when more than 10 % of its solves stopped at ``ot_max_iter`` above
+        it; occasional ones are harmless (their gradient is a little off on
+        one mini-batch).
     ot_center : bool, default=False
         Centre both embeddings on the batch mean before the cosine
         similarities (see :func:`~pkdot_sk.losses.pkdot_loss`).
@@ -213,15 +259,23 @@ class PKDOTStudent(_PrivilegedEstimator):
         per batch and ``teacher_share`` per epoch with several teachers and
         ``teacher_selection="best_per_batch"``).
     teacher_ : estimator or None
-        The teacher used (fitted clone, or the FrozenEstimator); the first
-        one with several teachers; None when no distillation took place.
+        The teacher fitted (fitted clone, or the FrozenEstimator), also when
+        the safeguard then trained without it; the first one with several
+        teachers; None without X_priv or with ``distillation="none"``.
     teachers_ : list of estimators
         Every teacher used (one for a single teacher; empty when no
         distillation took place).
     distilled_ : bool
-        True when the PKDOT term was used. False for ``distillation="none"``
-        and for ``fit`` without X_priv (which warns with
-        :class:`PrivilegedDataWarning` and trains on the task loss alone).
+        True when the student was trained with the distillation term. False
+        for ``distillation="none"``, for ``fit`` without X_priv (which warns
+        with :class:`PrivilegedDataWarning` and trains on the task loss
+        alone) and when the safeguard found that distillation did not help.
+    safeguard_ : dict or None
+        What the safeguard measured on its held-out rows: ``"distilled"``
+        (the decision), ``"n_validation"`` (rows held out), ``"score"`` and
+        ``"loss"`` of the distilled student, ``"score_none"`` and
+        ``"loss_none"`` of the student without distillation. None when it
+        did not run (``safeguard=None``, no teacher).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
@@ -254,6 +308,10 @@ class PKDOTStudent(_PrivilegedEstimator):
     (3,)
     """
 
+    # X_priv and groups reach fit without set_fit_request when metadata
+    # routing is enabled.
+    __metadata_request__fit = {"X_priv": True, "groups": True}
+
     _parameter_constraints = {
         **_PrivilegedEstimator._parameter_constraints,
         "teacher": [None, HasMethods(["fit", "transform"]), list],
@@ -264,6 +322,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         "top_k": [Interval(Integral, 1, None, closed="left")],
         "anchors": [StrOptions(set(ANCHOR_STRATEGIES))],
         "ot_reg": [Interval(Real, 0, None, closed="neither")],
+        "ot_normalize": ["boolean"],
+        "ot_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "ot_tol": [Interval(Real, 0, None, closed="neither")],
+        "safeguard": [StrOptions({"validation"}), None],
+        "safeguard_fraction": [Interval(Real, 0, 1, closed="neither")],
         "ot_center": ["boolean"],
         "ot_warmup": [Interval(Integral, 0, None, closed="left")],
         "distillation_weight": [None, Interval(Real, 0, None, closed="left")],
@@ -284,12 +347,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         top_k=30,
         anchors="all",
         ot_reg=0.01,
+        ot_normalize=True,
+        ot_max_iter=MAX_ITER,
+        ot_tol=TOL,
         ot_center=False,
         ot_warmup=0,
         distillation_weight=None,
         temperature=4.0,
         hallucinate=False,
         hallucination_weight=1.0,
+        safeguard="validation",
+        safeguard_fraction=0.2,
         module=None,
         hidden_units=(128,),
         embedding_dim=64,
@@ -315,12 +383,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.top_k = top_k
         self.anchors = anchors
         self.ot_reg = ot_reg
+        self.ot_normalize = ot_normalize
+        self.ot_max_iter = ot_max_iter
+        self.ot_tol = ot_tol
         self.ot_center = ot_center
         self.ot_warmup = ot_warmup
         self.distillation_weight = distillation_weight
         self.temperature = temperature
         self.hallucinate = hallucinate
         self.hallucination_weight = hallucination_weight
+        self.safeguard = safeguard
+        self.safeguard_fraction = safeguard_fraction
         self.module = module
         self.hidden_units = hidden_units
         self.embedding_dim = embedding_dim
@@ -337,7 +410,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y, X_priv=None):
+    def fit(self, X, y, X_priv=None, groups=None):
         """Fit the teacher on these rows, then distil it into the student.
 
         Parameters
@@ -355,6 +428,14 @@ class PKDOTStudent(_PrivilegedEstimator):
             (whose ``priv_groups`` may split 2-D X_priv into several
             modalities). None trains without distillation
             (:class:`PrivilegedDataWarning`, ``distilled_=False``).
+        groups : array-like of shape (n_samples,) or None, default=None
+            Subject (or session) of each row. The safeguard's validation
+            rows are then whole groups, as in leave-one-subject-out
+            evaluation; without groups they are rows stratified by class.
+            With metadata routing on, ``groups`` reaches ``fit`` without a
+            ``set_fit_request`` call (as X_priv does); with it off, pass it
+            in ``params`` (e.g. ``cross_val_score(..., params={"X_priv":
+            X_priv, "groups": groups})``) so that it is sliced per fold.
 
         Returns
         -------
@@ -366,6 +447,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         # The teacher gets X_priv as given (a DataFrame keeps the column
         # names its priv_groups may select); it is checked here all the same.
         X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
+        groups = self._validate_groups(groups, X.shape[0])
         y_net = self._encode_targets(y)
 
         if self.hallucinate and X_priv_checked is None:
@@ -375,11 +457,12 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "hallucinate=False."
             )
 
+        seed = self._seed()
         self.teacher_ = None
         self.teachers_ = []
         self._teacher_widths = None
         inputs = {}
-        hallucination_targets = None
+        hallucination_dims = None
         if hasattr(self, "hallucinated_modalities_"):
             del self.hallucinated_modalities_
         if self.distillation != "none":
@@ -391,7 +474,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                     stacklevel=2,
                 )
             else:
-                self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv)
+                self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)
                                   for teacher in self._teacher_list()]
                 self.teacher_ = self.teachers_[0]
                 # Teachers are frozen: their targets are computed once per fit,
@@ -408,38 +491,112 @@ class PKDOTStudent(_PrivilegedEstimator):
                          for teacher in self.teachers_])
                 if self.hallucinate:
                     hallucination_targets = self._hallucination_targets(X, X_priv)
+                    hallucination_dims = [target.shape[1] for target in hallucination_targets]
                     inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(
                         hallucination_targets, axis=1)
-        self.distilled_ = self.teacher_ is not None
 
         self.x_scaler_ = self._fit_scaler(X)
         inputs["x"] = self._as_float32(self.x_scaler_, X)
-        with self._seeded_torch(self._seed()):
+        inputs = SliceDict(**inputs)
+        distil = self.teacher_ is not None
+        self.safeguard_ = None
+        with solver_report() as report:
+            if distil and self.safeguard == "validation":
+                self.safeguard_ = self._validate_distillation(
+                    inputs, y, y_net, groups, seed, hallucination_dims)
+                distil = self.safeguard_["distilled"]
+            if not distil:
+                inputs = SliceDict(x=inputs["x"])
+                hallucination_dims = None
+                if hasattr(self, "hallucinated_modalities_"):
+                    del self.hallucinated_modalities_
+            self.net_ = self._train(inputs, y_net, seed, distil=distil,
+                                    hallucination_dims=hallucination_dims)
+        self.distilled_ = distil
+        # An occasional unconverged solve only blurs one batch's gradient.
+        if report.n_unconverged > _UNCONVERGED_SHARE * report.n_solves:
+            warnings.warn(
+                f"{report.n_unconverged} of {report.n_solves} Sinkhorn solves of this fit "
+                f"stopped at ot_max_iter={self.ot_max_iter} with a marginal error of up to "
+                f"{report.worst_error:.2g}, above ot_tol={self.ot_tol:g}: their PKDOT values "
+                "and gradients are approximate. Raise ot_max_iter, or ot_reg (a larger "
+                "epsilon converges faster).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _train(self, inputs, y_net, seed, *, distil, hallucination_dims=None, verbose=None):
+        """Build the student network (seeded) and train it on these rows.
+
+        ``distil=False`` gives the network and the training of
+        ``distillation="none"``, bit for bit for the same seed.
+        """
+        with self._seeded_torch(seed):
+            sample = torch.from_numpy(inputs["x"][:2])
             encoder, width = prepare_encoder(
-                self.module, self.n_features_in_, torch.from_numpy(inputs["x"][:2]),
+                self.module, self.n_features_in_, sample,
                 hidden_units=self.hidden_units, embedding_dim=self.embedding_dim,
                 dropout=self.dropout, name="module",
             )
             adapter_dim = None
-            if self.distilled_ and self.distillation == "feature":
+            if distil and self.distillation == "feature":
                 adapter_dim = inputs[TEACHER_EMBEDDING_KEY].shape[1]
-            if hallucination_targets is None:
+            if hallucination_dims is None:
                 module = StudentNetwork(encoder, width, self.n_outputs_,
                                         adapter_dim=adapter_dim, head=self._make_head(width))
             else:
-                module = self._hallucinating_module(
-                    encoder, width, torch.from_numpy(inputs["x"][:2]),
-                    [target.shape[1] for target in hallucination_targets], adapter_dim)
-            distillation_kwargs = {}
-            if self.distilled_:
-                distillation_kwargs = self._distillation_setup()
-            if hallucination_targets is not None:
+                module = self._hallucinating_module(encoder, width, sample, hallucination_dims,
+                                                    adapter_dim)
+            distillation_kwargs = self._distillation_setup() if distil else {}
+            if hallucination_dims is not None:
                 distillation_kwargs["hallucination_weight"] = self.hallucination_weight
                 distillation_kwargs["extra_callbacks"].append(
                     PassthroughScoring(HALLUCINATION_LOSS_KEY, on_train=True))
-            self.net_ = self._fit_network(module, SliceDict(**inputs), y_net,
-                                          **distillation_kwargs)
-        return self
+            return self._fit_network(module, inputs, y_net, verbose=verbose,
+                                     **distillation_kwargs)
+
+    def _validate_distillation(self, inputs, y, y_net, groups, seed, hallucination_dims):
+        """The safeguard: does distillation beat the task loss alone on held-out rows?
+
+        Both students are trained on the same inner training rows from the
+        same initial weights, with the teachers already fitted (on every
+        training row: they never see more than the final student's teacher
+        does), and scored on the held-out rows.
+        """
+        train, valid = self._safeguard_split(y, groups, seed)
+        results = {}
+        for distil in (True, False):
+            rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
+            net = self._train(rows, y_net[train], seed, distil=distil,
+                              hallucination_dims=hallucination_dims if distil else None,
+                              verbose=0)
+            outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
+            loss = float(net.criterion_(torch.from_numpy(outputs), torch.from_numpy(
+                y_net[valid])))
+            results[distil] = (self._validation_score(y[valid], outputs), loss)
+        (score, loss), (score_none, loss_none) = results[True], results[False]
+        return {"distilled": _distillation_validates(score, loss, score_none, loss_none),
+                "n_validation": int(len(valid)), "score": score, "score_none": score_none,
+                "loss": loss, "loss_none": loss_none}
+
+    def _safeguard_split(self, y, groups, seed):
+        """Inner training and validation rows: whole groups where groups are given,
+        stratified by class where every class can be, shuffled otherwise."""
+        n_samples = len(y)
+        fraction = self.safeguard_fraction
+        if groups is not None and len(np.unique(groups)) > 1:
+            splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+            return next(splitter.split(np.zeros(n_samples), groups=groups))
+        n_valid = int(np.ceil(fraction * n_samples))
+        if self._has_labels:
+            _, counts = np.unique(y, return_counts=True)
+            if counts.min() >= 2 and len(counts) <= n_valid <= n_samples - len(counts):
+                splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid,
+                                                  random_state=seed)
+                return next(splitter.split(np.zeros(n_samples), y))
+        splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        return next(splitter.split(np.zeros(n_samples)))
 
     def _teacher_list(self):
         if not isinstance(self.teacher, list):
@@ -508,7 +665,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         method = self.distillation
         if method == "pkdot":
             loss = functools.partial(losses.pkdot_loss, top_k=self.top_k, anchors=self.anchors,
-                                     reg=self.ot_reg, center=self.ot_center)
+                                     reg=self.ot_reg, center=self.ot_center,
+                                     normalize=self.ot_normalize, max_iter=self.ot_max_iter,
+                                     tol=self.ot_tol)
             weight = self.ot_weight
         else:
             loss = {
@@ -634,7 +793,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         is_above = y_net[:, None] > np.arange(above.shape[1])
         return -np.where(is_above, np.log(above), np.log1p(-above)).sum(axis=1)
 
-    def _fit_teacher(self, teacher, X, y, X_priv):
+    def _fit_teacher(self, teacher, X, y, X_priv, seed):
         if isinstance(teacher, FrozenEstimator):
             check_is_fitted(teacher.estimator)
             return teacher
@@ -651,7 +810,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 standardize=self.standardize,
                 regression_loss=self.regression_loss,
                 device=self.device,
-                random_state=self._seed(),
+                random_state=seed,
                 verbose=self.verbose,
             )
         else:

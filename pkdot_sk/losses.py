@@ -100,7 +100,7 @@ def pkdot_loss(
     normalize : bool, default=False
         Divide the transport cost by the number of anchor coordinates (see
         above); the estimators' default.
-    max_iter : int, default=50
+    max_iter : int, default=100
         Most solver iterations at the target epsilon (after epsilon-scaling);
         see :func:`pkdot_sk._ot.sinkhorn_divergence`. Accuracy on the batches
         of real fits: docs/performance.md.

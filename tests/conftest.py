@@ -5,6 +5,8 @@ from pkdot_sk.datasets import make_privileged_classification, make_privileged_re
 
 # Small, fast settings: the tests check behaviour, the benchmarks check quality.
 FAST = dict(max_epochs=5, batch_size=32, random_state=0)
+# The safeguard may rightly reject distillation on these tiny fits; mechanics tests opt out.
+DISTIL = dict(FAST, safeguard=None)
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,15 @@ SIZE = dict(n_subjects=3, n_samples_per_subject=30, n_features=6, n_priv_feature
 
 def ordinal():
     data = make_privileged_ordinal(n_levels=4, **SIZE)
-    return (PKDOTStudent(task="ordinal", **TINY), data, "neg_mean_absolute_error",
+    return (PKDOTStudent(task="ordinal", safeguard=None, **TINY), data, "neg_mean_absolute_error",
             {"ot_weight": [0.6, 6.0]})
 
 
 def valence_arousal_ccc():
     data = make_privileged_valence_arousal(**SIZE)
     teacher = PrivilegedTeacher(task="regression", regression_loss="ccc", **TINY)
-    student = PKDOTStudent(teacher=teacher, task="regression", regression_loss="ccc", **TINY)
+    student = PKDOTStudent(teacher=teacher, task="regression", regression_loss="ccc",
+                           safeguard=None, **TINY)
     return student, data, get_scorer("ccc"), {"regression_loss": ["mse", "ccc"]}
 
 
@@ -36,7 +37,8 @@ def hallucination():
     data = make_privileged_ordinal(n_levels=3, **SIZE)
     teacher = PrivilegedTeacher(task="ordinal", priv_groups=MODALITIES, fusion="attention",
                                 **TINY)
-    student = PKDOTStudent(teacher=teacher, task="ordinal", hallucinate=True, **TINY)
+    student = PKDOTStudent(teacher=teacher, task="ordinal", hallucinate=True, safeguard=None,
+                           **TINY)
     return student, data, "accuracy", {"hallucination_weight": [0.0, 1.0]}
 
 
@@ -45,7 +47,7 @@ def multi_teacher():
     teachers = [PrivilegedTeacher(task="regression", priv_groups=MODALITIES, **TINY)] + [
         PrivilegedTeacher(task="regression", priv_groups=MODALITIES,
                           priv_module={other: "drop"}, **TINY) for other in ("eda", "ecg")]
-    student = PKDOTStudent(teacher=teachers, task="regression", **TINY)
+    student = PKDOTStudent(teacher=teachers, task="regression", safeguard=None, **TINY)
     return student, data, get_scorer("ccc"), {"teacher_weights": [None, [1, 0, 0]]}
 
 

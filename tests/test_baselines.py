@@ -156,7 +156,7 @@ def test_every_method_trains_and_predicts_from_X_alone(classification_data, meth
 
     X, X_priv, y, teacher = classification_data
     student = PKDOTStudent(teacher=FrozenEstimator(teacher), distillation=method,
-                           max_epochs=2, random_state=0).fit(X, y, X_priv=X_priv)
+                           max_epochs=2, random_state=0, safeguard=None).fit(X, y, X_priv=X_priv)
     assert student.distilled_
     losses = student.net_.history[:, "distillation_loss"]
     assert len(losses) == 2 and np.all(np.isfinite(losses))
@@ -169,7 +169,8 @@ def test_gd_with_zero_imitation_is_the_regular_only_student(classification_data)
     X, X_priv, y, teacher = classification_data
     from sklearn.frozen import FrozenEstimator
 
-    kwargs = dict(teacher=FrozenEstimator(teacher), max_epochs=2, random_state=0)
+    kwargs = dict(teacher=FrozenEstimator(teacher), max_epochs=2, random_state=0,
+                  safeguard=None)
     gd = PKDOTStudent(distillation="gd", distillation_weight=0.0, **kwargs).fit(
         X, y, X_priv=X_priv)
     none = PKDOTStudent(distillation="none", **kwargs).fit(X, y, X_priv=X_priv)

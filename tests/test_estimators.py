@@ -9,14 +9,14 @@ import torch
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.frozen import FrozenEstimator
 
-from conftest import FAST
+from conftest import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._net import DISTILLATION_LOSS_KEY
 
 
 def test_student_distils_and_predicts_from_X_alone(clf_data):
     X, X_priv, y, _ = clf_data
-    student = PKDOTStudent(**FAST).fit(X, y, X_priv=X_priv)
+    student = PKDOTStudent(**DISTIL).fit(X, y, X_priv=X_priv)
     assert student.distilled_
     assert isinstance(student.teacher_, PrivilegedTeacher)
     assert student.teacher_.fitted_with_privileged_
@@ -32,7 +32,7 @@ def test_distillation_changes_the_student(clf_data):
     X, X_priv, y, _ = clf_data
     plain = PKDOTStudent(distillation="none", **FAST).fit(X, y, X_priv=X_priv)
     assert plain.teacher_ is None and not plain.distilled_
-    distilled = PKDOTStudent(ot_weight=5.0, **FAST).fit(X, y, X_priv=X_priv)
+    distilled = PKDOTStudent(ot_weight=5.0, **DISTIL).fit(X, y, X_priv=X_priv)
     assert not np.allclose(plain.predict_proba(X), distilled.predict_proba(X))
 
 
@@ -151,14 +151,14 @@ def test_clone_and_params():
 def test_ot_center_and_warmup_reach_the_pkdot_term(clf_data):
     X, X_priv, y, _ = clf_data
     teacher = FrozenEstimator(PrivilegedTeacher(**FAST).fit(X, y, X_priv=X_priv))
-    plain = PKDOTStudent(teacher=teacher, **FAST).fit(X, y, X_priv=X_priv)
-    warm = PKDOTStudent(teacher=teacher, ot_warmup=3, **FAST).fit(X, y, X_priv=X_priv)
-    centred = PKDOTStudent(teacher=teacher, ot_center=True, **FAST).fit(X, y, X_priv=X_priv)
+    plain = PKDOTStudent(teacher=teacher, **DISTIL).fit(X, y, X_priv=X_priv)
+    warm = PKDOTStudent(teacher=teacher, ot_warmup=3, **DISTIL).fit(X, y, X_priv=X_priv)
+    centred = PKDOTStudent(teacher=teacher, ot_center=True, **DISTIL).fit(X, y, X_priv=X_priv)
     assert plain.net_.distillation_warmup == 0 and warm.net_.distillation_warmup == 3
     assert not np.allclose(warm.predict_proba(X), plain.predict_proba(X))
     assert not np.allclose(centred.predict_proba(X), plain.predict_proba(X))
     # The warm-up belongs to the PKDOT term only.
-    rkd = PKDOTStudent(teacher=teacher, distillation="rkd", ot_warmup=3, **FAST)
+    rkd = PKDOTStudent(teacher=teacher, distillation="rkd", ot_warmup=3, **DISTIL)
     assert rkd.fit(X, y, X_priv=X_priv).net_.distillation_warmup == 0
 
 
@@ -206,7 +206,7 @@ def test_custom_module_with_wrong_output_is_rejected(clf_data):
 
 def test_verbose_prints_progress_with_distillation_loss(clf_data, capsys):
     X, X_priv, y, _ = clf_data
-    PKDOTStudent(teacher=PrivilegedTeacher(max_epochs=2), verbose=1, **{**FAST, "max_epochs": 2}
+    PKDOTStudent(teacher=PrivilegedTeacher(max_epochs=2), verbose=1, **{**DISTIL, "max_epochs": 2}
                  ).fit(X, y, X_priv=X_priv)
     out = capsys.readouterr().out
     assert "distillation_loss" in out and "train_loss" in out

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import FAST
+from conftest import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk.modules import AttentionFusion, ConcatFusion, HallucinatingStudentNetwork
 
@@ -62,7 +62,7 @@ def test_teacher_transform_modalities_feeds_its_fusion(clf_data, fusion):
 # ------------------------------------------------------------ the student
 def test_fits_and_predicts_from_X_alone(clf_data):
     X, X_priv, y, _ = clf_data
-    student = PKDOTStudent(hallucinate=True, **FAST).fit(X, y, X_priv=X_priv)
+    student = PKDOTStudent(hallucinate=True, **DISTIL).fit(X, y, X_priv=X_priv)
     assert student.distilled_
     assert student.hallucinated_modalities_ == ["priv"]
     assert student.predict(X).shape == (len(X),)
@@ -80,7 +80,7 @@ def test_fits_and_predicts_from_X_alone(clf_data):
 def test_module_has_transformation_nets_and_the_teachers_fusion(clf_data, fusion, kind):
     X, X_priv, y, _ = clf_data
     student = PKDOTStudent(teacher=two_group_teacher(fusion), hallucinate=True,
-                           embedding_dim=12, **FAST).fit(X, y, X_priv=X_priv)
+                           embedding_dim=12, **DISTIL).fit(X, y, X_priv=X_priv)
     module = student.net_.module_
     assert isinstance(module, HallucinatingStudentNetwork)
     assert student.hallucinated_modalities_ == ["ecg", "eda"]
@@ -101,7 +101,7 @@ def test_user_fusion_module_is_copied_and_feeds_the_head(clf_data):
     X, X_priv, y, _ = clf_data
     fusion = SumFusion([64, 64, 64])
     teacher = PrivilegedTeacher(priv_groups=GROUPS, fusion=fusion, **FAST)
-    student = PKDOTStudent(teacher=teacher, hallucinate=True, **FAST).fit(X, y, X_priv=X_priv)
+    student = PKDOTStudent(teacher=teacher, hallucinate=True, **DISTIL).fit(X, y, X_priv=X_priv)
     block = student.net_.module_.fusion
     assert isinstance(block, SumFusion)
     assert block is not fusion and block is not student.teacher_.net_.module_.fusion
@@ -141,7 +141,7 @@ def test_hallucinated_embeddings_are_trained_for_real(clf_data):
 def test_hallucination_with_a_baseline_method(clf_data):
     X, X_priv, y, _ = clf_data
     student = PKDOTStudent(teacher=two_group_teacher(), hallucinate=True,
-                           distillation="feature", **FAST).fit(X, y, X_priv=X_priv)
+                           distillation="feature", **DISTIL).fit(X, y, X_priv=X_priv)
     module = student.net_.module_
     # The feature adapter projects the fused embedding to the teacher's.
     assert module.adapter.in_features == module.head.in_features

@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 
-from conftest import FAST
+from conftest import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk._ordinal import coral_loss
 from pkdot_sk.datasets import make_privileged_ordinal
@@ -44,20 +44,21 @@ def test_loss_is_the_weighted_sum_over_teachers():
 
 def test_zero_weight_drops_a_teacher_exactly(clf_data, teachers):
     X, X_priv, y, _ = clf_data
-    single = PKDOTStudent(teacher=teachers[0], **FAST).fit(X, y, X_priv=X_priv)
-    pair = PKDOTStudent(teacher=list(teachers), teacher_weights=[3.0, 0.0], **FAST)
+    single = PKDOTStudent(teacher=teachers[0], **DISTIL).fit(X, y, X_priv=X_priv)
+    pair = PKDOTStudent(teacher=list(teachers), teacher_weights=[3.0, 0.0], **DISTIL)
     pair.fit(X, y, X_priv=X_priv)
     np.testing.assert_array_equal(pair.predict_proba(X), single.predict_proba(X))
     # With the weight on the other teacher, training differs.
-    swapped = PKDOTStudent(teacher=list(teachers), teacher_weights=[0.0, 1.0], **FAST)
+    swapped = PKDOTStudent(teacher=list(teachers), teacher_weights=[0.0, 1.0], **DISTIL)
     assert not np.allclose(swapped.fit(X, y, X_priv=X_priv).predict_proba(X),
                            single.predict_proba(X))
 
 
 def test_the_same_teacher_twice_equals_one_teacher(clf_data, teachers):
     X, X_priv, y, _ = clf_data
-    single = PKDOTStudent(teacher=teachers[0], **FAST).fit(X, y, X_priv=X_priv)
-    twice = PKDOTStudent(teacher=[teachers[0], teachers[0]], **FAST).fit(X, y, X_priv=X_priv)
+    single = PKDOTStudent(teacher=teachers[0], **DISTIL).fit(X, y, X_priv=X_priv)
+    twice = PKDOTStudent(teacher=[teachers[0], teachers[0]], **DISTIL).fit(X, y, X_priv=X_priv)
+    assert single.distilled_ and twice.distilled_
     np.testing.assert_allclose(twice.predict_proba(X), single.predict_proba(X), rtol=1e-5)
 
 
@@ -76,7 +77,7 @@ def test_unfitted_teachers_are_cloned_and_fitted_on_the_rows(clf_data):
 @pytest.mark.parametrize("method", ["feature", "logit", "gd", "rkd", "sp", "pkt"])
 def test_every_method_trains_with_several_teachers(clf_data, teachers, method):
     X, X_priv, y, _ = clf_data
-    student = PKDOTStudent(teacher=list(teachers), distillation=method, **FAST)
+    student = PKDOTStudent(teacher=list(teachers), distillation=method, **DISTIL)
     assert 0 < student.fit(X, y, X_priv=X_priv).score(X, y) <= 1
     assert np.isfinite(student.net_.history[:, "distillation_loss"]).all()
 
@@ -193,7 +194,7 @@ def test_best_per_batch_picks_the_better_teacher_and_follows_list_order(clf_data
     X, X_priv, y, _ = clf_data
     good, bad = good_and_bad
     assert good.score(X, y, X_priv) > bad.score(X, y, X_priv) + 0.1
-    first = PKDOTStudent(teacher=[good, bad], teacher_selection="best_per_batch", **FAST)
+    first = PKDOTStudent(teacher=[good, bad], teacher_selection="best_per_batch", **DISTIL)
     first.fit(X, y, X_priv=X_priv)
     chosen = _chosen(first)
     assert len(chosen) == FAST["max_epochs"] * int(np.ceil(len(X) / FAST["batch_size"]))
@@ -203,11 +204,11 @@ def test_best_per_batch_picks_the_better_teacher_and_follows_list_order(clf_data
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
     assert shares[:, 0].mean() >= 0.9
     # The good teacher second: the recorded index follows it.
-    second = PKDOTStudent(teacher=[bad, good], teacher_selection="best_per_batch", **FAST)
+    second = PKDOTStudent(teacher=[bad, good], teacher_selection="best_per_batch", **DISTIL)
     second.fit(X, y, X_priv=X_priv)
     assert np.mean(np.array(_chosen(second)) == 1) >= 0.9
     # The mixture records no selection.
-    mixture = PKDOTStudent(teacher=[good, bad], **FAST).fit(X, y, X_priv=X_priv)
+    mixture = PKDOTStudent(teacher=[good, bad], **DISTIL).fit(X, y, X_priv=X_priv)
     assert "teacher_share" not in mixture.net_.history[-1]
 
 
@@ -216,33 +217,33 @@ def test_best_per_batch_distils_only_the_chosen_teacher(clf_data, good_and_bad):
     # on the good teacher alone; the mixture of both is not.
     X, X_priv, y, _ = clf_data
     good, bad = good_and_bad
-    single = PKDOTStudent(teacher=good, **FAST).fit(X, y, X_priv=X_priv)
+    single = PKDOTStudent(teacher=good, **DISTIL).fit(X, y, X_priv=X_priv)
     for pair in ([good, bad], [bad, good]):
-        best = PKDOTStudent(teacher=pair, teacher_selection="best_per_batch", **FAST)
+        best = PKDOTStudent(teacher=pair, teacher_selection="best_per_batch", **DISTIL)
         best.fit(X, y, X_priv=X_priv)
         assert set(_chosen(best)) == {pair.index(good)}
         np.testing.assert_array_equal(best.predict_proba(X), single.predict_proba(X))
-    mixture = PKDOTStudent(teacher=[good, bad], **FAST).fit(X, y, X_priv=X_priv)
+    mixture = PKDOTStudent(teacher=[good, bad], **DISTIL).fit(X, y, X_priv=X_priv)
     assert not np.allclose(mixture.predict_proba(X), single.predict_proba(X))
 
 
 def test_mixture_is_the_default_bit_for_bit(clf_data, teachers):
     X, X_priv, y, _ = clf_data
-    default = PKDOTStudent(teacher=list(teachers), teacher_weights=[2.0, 1.0], **FAST)
+    default = PKDOTStudent(teacher=list(teachers), teacher_weights=[2.0, 1.0], **DISTIL)
     explicit = PKDOTStudent(teacher=list(teachers), teacher_weights=[2.0, 1.0],
-                            teacher_selection="mixture", **FAST)
+                            teacher_selection="mixture", **DISTIL)
     assert default.get_params()["teacher_selection"] == "mixture"
     proba = default.fit(X, y, X_priv=X_priv).predict_proba(X)
     np.testing.assert_array_equal(explicit.fit(X, y, X_priv=X_priv).predict_proba(X), proba)
     # Selecting one teacher per batch trains another student.
-    best = PKDOTStudent(teacher=list(teachers), teacher_selection="best_per_batch", **FAST)
+    best = PKDOTStudent(teacher=list(teachers), teacher_selection="best_per_batch", **DISTIL)
     assert not np.allclose(best.fit(X, y, X_priv=X_priv).predict_proba(X), proba)
 
 
 def test_best_per_batch_has_no_effect_with_one_teacher(clf_data, teachers):
     X, X_priv, y, _ = clf_data
-    plain = PKDOTStudent(teacher=teachers[0], **FAST).fit(X, y, X_priv=X_priv)
-    best = PKDOTStudent(teacher=teachers[0], teacher_selection="best_per_batch", **FAST)
+    plain = PKDOTStudent(teacher=teachers[0], **DISTIL).fit(X, y, X_priv=X_priv)
+    best = PKDOTStudent(teacher=teachers[0], teacher_selection="best_per_batch", **DISTIL)
     best.fit(X, y, X_priv=X_priv)
     np.testing.assert_array_equal(best.predict_proba(X), plain.predict_proba(X))
     assert "teacher_share" not in best.net_.history[-1]
@@ -266,7 +267,7 @@ def test_ordinal_teacher_loss_is_its_coral_loss():
                                               random_state=0)
     teacher = PrivilegedTeacher(task="ordinal", **FAST).fit(X, y, X_priv=X_priv)
     student = PKDOTStudent(teacher=[FrozenEstimator(teacher)] * 2, task="ordinal",
-                           teacher_selection="best_per_batch", **FAST)
+                           teacher_selection="best_per_batch", **DISTIL)
     student.fit(X, y, X_priv=X_priv)
     levels = np.searchsorted(student.classes_, y)
     per_sample = student._teacher_task_losses(FrozenEstimator(teacher), X, X_priv, levels)
@@ -292,7 +293,7 @@ def test_best_per_batch_on_ordinal_and_regression(reg_data, task):
     extra = {"regression_loss": "ccc"} if task == "regression" else {}
     for pair, good_index in (([good, bad], 0), ([bad, good], 1)):
         student = PKDOTStudent(teacher=[FrozenEstimator(t) for t in pair], task=task,
-                               teacher_selection="best_per_batch", **extra, **FAST)
+                               teacher_selection="best_per_batch", **extra, **DISTIL)
         student.fit(X, y, X_priv=X_priv)
         assert np.mean(np.array(_chosen(student)) == good_index) >= 0.9
         assert np.isfinite(student.predict(X)).all()

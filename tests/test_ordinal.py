@@ -7,7 +7,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 
-from conftest import FAST
+from conftest import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk._ordinal import CoralHead, coral_loss, ordinal_levels, ordinal_proba
 from pkdot_sk.datasets import make_privileged_ordinal
@@ -78,7 +78,7 @@ def test_ordinal_student_learns_the_order_of_levels():
 
 def test_ordinal_student_in_loso_cross_validation_and_grid_search(ord_data):
     X, X_priv, y, groups = ord_data
-    student = PKDOTStudent(task="ordinal", **FAST)
+    student = PKDOTStudent(task="ordinal", **DISTIL)
     mae = cross_val_score(student, X, y, groups=groups, cv=LeaveOneGroupOut(),
                           scoring="neg_mean_absolute_error", params={"X_priv": X_priv})
     assert mae.shape == (4,) and np.all(mae <= 0) and np.all(mae >= -3)

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from conftest import FAST
+from conftest import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk.modules import GRUEncoder, MLPEncoder, TemporalConvEncoder, default_encoder
 
@@ -53,7 +53,7 @@ def _encoders(net):
 # ------------------------------------------------------------------ fitting
 def test_teacher_and_student_fit_sequences_with_different_lengths(seq_data):
     X, X_priv, y, _ = seq_data
-    student = PKDOTStudent(**FAST).fit(X, y, X_priv=X_priv)
+    student = PKDOTStudent(**DISTIL).fit(X, y, X_priv=X_priv)
     assert student.distilled_
     teacher = student.teacher_
     assert [type(e) for e in _encoders(teacher.net_)] == [TemporalConvEncoder] * 2
@@ -265,7 +265,7 @@ def test_cross_val_score_loso_and_grid_search_on_sequences(seq_data):
     scores = cross_val_score(PKDOTStudent(**tiny), X, y, groups=groups, cv=LeaveOneGroupOut(),
                              params={"X_priv": X_priv})
     assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
-    search = GridSearchCV(PKDOTStudent(**tiny), {"ot_weight": [0.6, 6.0]},
+    search = GridSearchCV(PKDOTStudent(safeguard=None, **tiny), {"ot_weight": [0.6, 6.0]},
                           cv=LeaveOneGroupOut())
     search.fit(X, y, groups=groups, X_priv=X_priv)
     assert len(search.cv_results_["params"]) == 2
@@ -279,7 +279,7 @@ def test_pipeline_with_a_temporal_step_and_routing_on(seq_data):
     with sklearn.config_context(enable_metadata_routing=True):
         # First differences along time: (n, 8, 6) -> (n, 7, 6).
         pipe = make_pipeline(FunctionTransformer(np.diff, kw_args={"axis": 1}),
-                             PKDOTStudent(**tiny))
+                             PKDOTStudent(safeguard=None, **tiny))
         pipe.fit(X, y, X_priv=X_priv)
         assert pipe[-1].distilled_ and pipe[-1].n_steps_in_ == N_STEPS - 1
         scores = cross_val_score(pipe, X, y, cv=LeaveOneGroupOut(),

@@ -51,7 +51,7 @@ def test_teacher_refit_per_fold_on_training_rows_only(clf_data):
 def test_pipeline_and_cross_val_score_with_routing_on(clf_data):
     X, X_priv, y, groups = clf_data
     with sklearn.config_context(enable_metadata_routing=True):
-        pipe = make_pipeline(StandardScaler(), PKDOTStudent(**TINY))
+        pipe = make_pipeline(StandardScaler(), PKDOTStudent(safeguard=None, **TINY))
         pipe.fit(X, y, X_priv=X_priv)
         assert pipe[-1].distilled_
         scores = cross_val_score(pipe, X, y, cv=LeaveOneGroupOut(),
@@ -67,8 +67,8 @@ def test_grid_search_over_ot_and_teacher_params_loso(clf_data):
     X, X_priv, y, groups = clf_data
     grid = {"ot_weight": [0.3, 6.0], "anchors": ["all", "least_similar"], "ot_reg": [0.01, 0.1],
             "teacher__max_epochs": [1, 2]}
-    search = GridSearchCV(PKDOTStudent(teacher=PrivilegedTeacher(**TINY), **TINY), grid,
-                          cv=LeaveOneGroupOut())
+    search = GridSearchCV(PKDOTStudent(teacher=PrivilegedTeacher(**TINY), safeguard=None,
+                                       **TINY), grid, cv=LeaveOneGroupOut())
     search.fit(X, y, groups=groups, X_priv=X_priv)
     assert len(search.cv_results_["params"]) == 16
     assert search.best_estimator_.distilled_

@@ -1,0 +1,173 @@
+"""What the benchmark scripts share: data sets with a privileged view, folds, metrics.
+
+Each data set is a ``Dataset`` record: a loader returning ``(X, X_priv, y,
+groups)`` (groups None where the data record no subjects), the estimators'
+``task``, the metric it is scored by and, for regression, the training loss.
+``draw`` selects independent data for tuning (1) and evaluation (0): fresh
+subjects for the synthetic generators, another cross-validation partition for
+the real sets (which have no second draw).
+"""
+
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from sklearn.model_selection import (GroupKFold, RepeatedKFold, RepeatedStratifiedKFold,
+                                     StratifiedShuffleSplit, ShuffleSplit)
+
+from _tables import markdown  # noqa: F401  (re-exported for the scripts)
+
+
+# ------------------------------------------------------------------ metrics
+def accuracy(y_true, y_pred):
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def r2(y_true, y_pred):
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y_true, y_pred))
+
+
+def ccc(y_true, y_pred):
+    from pkdot_sk.metrics import concordance_correlation_coefficient
+
+    return float(concordance_correlation_coefficient(y_true, y_pred))
+
+
+METRICS = {"accuracy": accuracy, "R2": r2, "CCC": ccc}
+# "No harm" tolerance per metric (issue 13): 1 point of accuracy, 0.01 CCC, 0.02 R^2.
+HARM_TOLERANCE = {"accuracy": 0.01, "CCC": 0.01, "R2": 0.02}
+
+
+# ---------------------------------------------------------------- data sets
+@dataclass
+class Dataset:
+    description: str
+    load: Callable  # draw -> (X, X_priv, y, groups)
+    task: str
+    metric: str
+    params: dict = field(default_factory=dict)  # estimator parameters the data needs
+
+
+def _synthetic(make, **kwargs):
+    def load(draw):
+        # Evaluation: random_state=0, 10 subjects; tuning: other subjects.
+        return make(n_subjects=10, n_samples_per_subject=100, random_state=draw, **kwargs)
+    return load
+
+
+def _sklearn_split(loader, regular, privileged=None):
+    def load(draw):
+        data = loader()
+        X = data.data[:, regular]
+        rest = [c for c in range(data.data.shape[1]) if c not in regular]
+        X_priv = data.data[:, rest if privileged is None else privileged]
+        return X, X_priv, data.target, None
+    return load
+
+
+def _basic_motions(regular, features):
+    def load(draw):
+        from pkdot_sk.datasets import load_basic_motions
+
+        X, X_priv, y = load_basic_motions(regular=regular, features=features)
+        return X, X_priv, y, None
+    return load
+
+
+def _digits(draw):
+    from pkdot_sk.datasets import load_pooled_digits
+
+    return (*load_pooled_digits(), None)
+
+
+def _datasets():
+    from sklearn import datasets as sk
+
+    from pkdot_sk import datasets as pk
+
+    return {
+        "synthetic_classification": Dataset(
+            "make_privileged_classification, 10 subjects of 100 rows", _synthetic(
+                pk.make_privileged_classification), "classification", "accuracy"),
+        "synthetic_ordinal": Dataset(
+            "make_privileged_ordinal, 5 levels, 10 subjects", _synthetic(
+                pk.make_privileged_ordinal), "ordinal", "accuracy"),
+        "synthetic_regression": Dataset(
+            "make_privileged_regression, 10 subjects (MSE loss, R^2)", _synthetic(
+                pk.make_privileged_regression), "regression", "R2"),
+        "valence_arousal_ccc": Dataset(
+            "make_privileged_valence_arousal, 10 subjects, CCC loss (CCC)", _synthetic(
+                pk.make_privileged_valence_arousal), "regression", "CCC",
+            {"regression_loss": "ccc"}),
+        "basic_motions_gyro": Dataset(
+            "BasicMotions raw series flattened: gyroscope -> student, accelerometer "
+            "privileged", _basic_motions("gyroscope", "raw"), "classification", "accuracy"),
+        "basic_motions_gyro_seq": Dataset(
+            "BasicMotions series as sequences (3-D, temporal convolution): gyroscope -> "
+            "student", _basic_motions("gyroscope", "series"), "classification", "accuracy"),
+        "digits_pooled": Dataset(
+            "digits: 4x4 pooled -> student, 8x8 privileged", _digits, "classification",
+            "accuracy"),
+        "iris": Dataset(
+            "iris: sepal length and width -> student, petal privileged",
+            _sklearn_split(sk.load_iris, [0, 1]), "classification", "accuracy"),
+        "wine": Dataset(
+            "wine: alcohol, malic acid, ash, alcalinity, magnesium -> student, the 8 "
+            "other measurements privileged", _sklearn_split(sk.load_wine, [0, 1, 2, 3, 4]),
+            "classification", "accuracy"),
+        "breast_cancer": Dataset(
+            "breast cancer: texture, smoothness, symmetry and fractal dimension (mean, "
+            "error, worst) -> student, size and shape privileged",
+            _sklearn_split(sk.load_breast_cancer, [1, 4, 8, 9, 11, 14, 18, 19, 21, 24, 28, 29]),
+            "classification", "accuracy"),
+        "diabetes": Dataset(
+            "diabetes: age, sex, BMI, blood pressure -> student, six blood serum "
+            "measurements privileged (R^2)", _sklearn_split(sk.load_diabetes, [0, 1, 2, 3]),
+            "regression", "R2"),
+    }
+
+
+DATASETS = _datasets()
+
+
+# -------------------------------------------------------------------- folds
+def folds(data, task, draw, n_folds=10):
+    """(train, test) index pairs: leave-one-subject-out (10 subjects) with groups,
+    else 5-fold cross-validation repeated twice, stratified for labels."""
+    _, _, y, groups = data
+    if groups is not None:
+        n_splits = min(n_folds, len(np.unique(groups)))
+        return list(GroupKFold(n_splits=n_splits).split(y, y, groups))
+    repeats = max(1, n_folds // 5)
+    if task == "regression":
+        cv = RepeatedKFold(n_splits=5, n_repeats=repeats, random_state=draw)
+        return list(cv.split(y))
+    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=repeats, random_state=draw)
+    return list(cv.split(y, y))
+
+
+def subsample(train, y, n_rows, task, seed):
+    """``n_rows`` of the training rows (stratified by class where possible)."""
+    if n_rows is None or n_rows >= len(train):
+        return train
+    if task != "regression":
+        labels = np.asarray(y)[train]
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.min() >= 2 and n_rows >= len(counts):
+            split = StratifiedShuffleSplit(n_splits=1, train_size=n_rows, random_state=seed)
+            return train[next(split.split(train, labels))[0]]
+    split = ShuffleSplit(n_splits=1, train_size=n_rows, random_state=seed)
+    return train[next(split.split(train))[0]]
+
+
+def machine():
+    import sklearn
+    import torch
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; python "
+            f"{platform.python_version()}, torch {torch.__version__}, scikit-learn "
+            f"{sklearn.__version__}")

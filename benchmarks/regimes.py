@@ -1,0 +1,230 @@
+"""Is the default student ever worse than no distillation? Every data set x regime (issue 13).
+
+A regime is a training budget a user may have: the number of training rows
+(about 10 to thousands), ``max_epochs`` (10, 30, 100) and ``batch_size`` (16 to
+512). For each data set, regime and fold, one teacher is fitted on the
+training rows with the regime's budget and frozen; the student without
+distillation (``distillation="none"``) and every configuration under test
+learn from it on the same rows and are scored on the test rows (X alone).
+
+For each configuration and cell the table gives the mean test score, the
+difference with "none", a paired two-sided Wilcoxon test over folds and the
+share of the teacher-vs-none gap recovered. A cell is **harmed** when the
+configuration is below "none" by more than the tolerance (1 point of
+accuracy, 0.01 CCC, 0.02 R^2) or significantly below it (p < 0.05).
+
+Run: ``python benchmarks/regimes.py`` (the library defaults; about an hour on
+2 cores), or choose: ``--datasets``, ``--regimes``, ``--configs default
+released``, ``--grid ot_weight=3,30 anchors=all,least_similar`` (the product of
+the values, each a configuration), ``--draw 1`` for the tuning data (other
+subjects, another cross-validation partition). Writes
+``results/regimes[_TAG].md`` and ``_folds.csv`` with ``--tag``.
+"""
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from _common import DATASETS, HARM_TOLERANCE, METRICS, folds, machine, markdown, subsample
+
+RESULTS = Path(__file__).parent / "results"
+
+REGIMES = {
+    "base": {},
+    "epochs=10": dict(max_epochs=10),
+    "epochs=30": dict(max_epochs=30),
+    "batch=16": dict(batch_size=16),
+    "batch=512": dict(batch_size=512),
+    "rows=50": dict(n_rows=50),
+    "rows=12": dict(n_rows=12),
+    "rows=50,epochs=10": dict(n_rows=50, max_epochs=10),
+    "rows=200,batch=16": dict(n_rows=200, batch_size=16),
+}
+BASE = dict(n_rows=None, max_epochs=100, batch_size=128)
+
+# Named configurations; anything else comes from --grid.
+CONFIGS = {
+    "default": {},
+    "released": dict(ot_weight=0.6, anchors="least_similar", top_k=30, ot_reg=0.01,
+                     ot_normalize=False, safeguard=None),
+}
+
+
+def parse_grid(items):
+    grid = {}
+    for item in items:
+        name, _, values = item.partition("=")
+        grid[name] = [json.loads(v) if v not in ("all", "least_similar", "most_similar",
+                                                  "validation") else v
+                      for v in values.split(",")]
+    names = sorted(grid)
+    return {" ".join(f"{n}={v}" for n, v in zip(names, combo)): dict(zip(names, combo))
+            for combo in itertools.product(*(grid[n] for n in names))}
+
+
+def run_fold(name, regime, fold, train, test, configs, draw):
+    import torch
+
+    from sklearn.frozen import FrozenEstimator
+
+    from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+
+    torch.set_num_threads(1)  # folds run in parallel processes
+    dataset = DATASETS[name]
+    X, X_priv, y, groups = dataset.load(draw)
+    budget = {**BASE, **REGIMES[regime]}
+    seed = 1000 + fold
+    train = subsample(train, y, budget["n_rows"], dataset.task, seed)
+    params = dict(task=dataset.task, max_epochs=budget["max_epochs"],
+                  batch_size=budget["batch_size"], random_state=seed, **dataset.params)
+    metric = METRICS[dataset.metric]
+    fit = dict(X=X[train], y=y[train], X_priv=X_priv[train])
+    student_fit = dict(fit, groups=None if groups is None else groups[train])
+    rows = []
+
+    def record(method, model, seconds, *priv):
+        row = {"dataset": name, "regime": regime, "fold": fold, "n_train": len(train),
+               "method": method, "score": metric(y[test], model.predict(X[test], *priv)),
+               "seconds": seconds}
+        if hasattr(model, "distilled_"):
+            row["distilled"] = bool(model.distilled_)
+        rows.append(row)
+
+    start = time.perf_counter()
+    teacher = PrivilegedTeacher(**params).fit(**fit)
+    record("teacher", teacher, time.perf_counter() - start, X_priv[test])
+    start = time.perf_counter()
+    none = PKDOTStudent(distillation="none", **params).fit(X[train], y[train])
+    record("none", none, time.perf_counter() - start)
+    for config, extra in configs.items():
+        start = time.perf_counter()
+        student = PKDOTStudent(teacher=FrozenEstimator(teacher), **{**params, **extra})
+        student.fit(**student_fit)
+        record(config, student, time.perf_counter() - start)
+    print(f"{name} {regime} fold {fold}: " + " ".join(
+        f"{r['method']}={r['score']:.3f}" for r in rows), flush=True)
+    return rows
+
+
+def summarise(frame, configs):
+    from scipy.stats import wilcoxon
+
+    cells = []
+    for (name, regime), part in frame.groupby(["dataset", "regime"], sort=False):
+        scores = part.pivot(index="fold", columns="method", values="score")
+        metric = DATASETS[name].metric
+        tolerance = HARM_TOLERANCE[metric]
+        gap = scores["teacher"].mean() - scores["none"].mean()
+        for config in configs:
+            diff = scores[config] - scores["none"]
+            p_value = float(wilcoxon(scores[config], scores["none"]).pvalue) if np.any(
+                diff != 0) else 1.0
+            distilled = part[part.method == config]["distilled"]
+            cells.append({
+                "dataset": name, "regime": regime, "config": config, "metric": metric,
+                "n_train": int(part["n_train"].iloc[0]), "teacher": scores["teacher"].mean(),
+                "none": scores["none"].mean(), "score": scores[config].mean(),
+                "diff": diff.mean(), "p_value": p_value,
+                "gap_share": diff.mean() / gap if gap >= 5 * tolerance else None,
+                "distilled_share": float(distilled.mean()),
+                "harmed": bool(diff.mean() < -tolerance or (p_value < 0.05 and diff.mean() < 0)),
+                "seconds": float(part[part.method == config]["seconds"].mean()),
+                "seconds_none": float(part[part.method == "none"]["seconds"].mean()),
+            })
+    return cells
+
+
+def overview(cells, configs):
+    rows = []
+    for config in configs:
+        mine = [c for c in cells if c["config"] == config]
+        shares = [c["gap_share"] for c in mine if c["gap_share"] is not None]
+        rows.append({
+            "config": config, "cells": len(mine),
+            "harmed": sum(c["harmed"] for c in mine),
+            "worst": min(mine, key=lambda c: c["diff"] / HARM_TOLERANCE[c["metric"]]),
+            "mean_diff_points": float(np.mean([c["diff"] / HARM_TOLERANCE[c["metric"]]
+                                               for c in mine])),
+            "mean_gap_share": float(np.mean(shares)) if shares else None,
+            "n_gap_cells": len(shares),
+            "distilled_share": float(np.mean([c["distilled_share"] for c in mine])),
+        })
+    for row in rows:
+        worst = row.pop("worst")
+        row["worst_cell"] = (f"{worst['dataset']} {worst['regime']} {worst['diff']:+.3f}"
+                             f" (p={worst['p_value']:.3f})")
+    return rows
+
+
+def report(cells, overview_rows, command, minutes):
+    text = (f"# Regimes: default student against no distillation\n\nCommand: `{command}` "
+            f"({minutes:.0f} min). Machine: {machine()}.\n\n")
+    text += ("## Overview\n\n`harmed`: cells where the configuration is below `none` by "
+             "more than the tolerance (1 point of accuracy, 0.01 CCC, 0.02 R²) or "
+             "significantly below it (paired Wilcoxon, p < 0.05). `mean_diff_points`: mean "
+             "difference with `none` in units of that tolerance. `mean_gap_share`: mean share "
+             "of the teacher-vs-none gap recovered over the cells where the teacher is ahead "
+             "by at least 5 tolerances. `distilled_share`: share of fits that kept "
+             "distillation.\n\n")
+    text += markdown(overview_rows, ["config", "cells", "harmed", "worst_cell",
+                                     "mean_diff_points", "mean_gap_share", "n_gap_cells",
+                                     "distilled_share"],
+                     ["{}", "{}", "{}", "{}", "{:+.2f}", "{:+.0%}", "{}", "{:.0%}"])
+    text += "\n## Every cell\n\n"
+    text += markdown(cells, ["dataset", "regime", "n_train", "config", "teacher", "none",
+                             "score", "diff", "p_value", "gap_share", "distilled_share",
+                             "harmed", "seconds_none", "seconds"],
+                     ["{}", "{}", "{}", "{}", "{:.3f}", "{:.3f}", "{:.3f}", "{:+.3f}",
+                      "{:.3f}", "{:+.0%}", "{:.0%}", "{}", "{:.1f}", "{:.1f}"])
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
+    parser.add_argument("--configs", nargs="*", default=["default"], choices=list(CONFIGS))
+    parser.add_argument("--grid", nargs="*", default=[],
+                        help="PKDOTStudent parameters as name=v1,v2 (JSON values)")
+    parser.add_argument("--draw", type=int, default=0, help="0: evaluation data, 1: tuning")
+    parser.add_argument("--n-folds", type=int, default=10)
+    parser.add_argument("--n-jobs", type=int, default=-1)
+    parser.add_argument("--tag", default=None, help="write results/regimes_<tag>.md")
+    args = parser.parse_args()
+    configs = {name: CONFIGS[name] for name in args.configs}
+    configs.update(parse_grid(args.grid))
+
+    start = time.perf_counter()
+    jobs = []
+    for name in args.datasets:
+        dataset = DATASETS[name]
+        data = dataset.load(args.draw)
+        for regime in args.regimes:
+            for fold, (train, test) in enumerate(folds(data, dataset.task, args.draw,
+                                                       args.n_folds)):
+                jobs.append(delayed(run_fold)(name, regime, fold, train, test, configs,
+                                              args.draw))
+    rows = [row for fold_rows in Parallel(n_jobs=args.n_jobs)(jobs) for row in fold_rows]
+
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    cells = summarise(frame, configs)
+    rows_overview = overview(cells, configs)
+    command = " ".join(["python benchmarks/regimes.py"] + sys.argv[1:])
+    text = report(cells, rows_overview, command, (time.perf_counter() - start) / 60)
+    print("\n" + text)
+    if args.tag:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"regimes_{args.tag}.md").write_text(text)
+        frame.to_csv(RESULTS / f"regimes_{args.tag}_folds.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The safeguard against negative transfer: its rule, its held-out rows, and that a
+rejected distillation gives exactly the student without distillation."""
+
+import numpy as np
+import pytest
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
+
+from conftest import FAST
+from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+from pkdot_sk import _student
+from pkdot_sk._net import DISTILLATION_LOSS_KEY
+from pkdot_sk.datasets import make_privileged_classification
+
+
+@pytest.mark.parametrize(
+    "score, loss, score_none, loss_none, kept",
+    [
+        (0.8, 0.9, 0.7, 0.5, True),    # higher score wins, whatever the loss
+        (0.7, 0.9, 0.8, 0.5, False),   # lower score loses
+        (0.7, 0.4, 0.8, 0.5, False),   # ... even with a lower loss
+        (0.8, 0.4, 0.8, 0.5, True),    # equal score: the lower loss decides
+        (0.8, 0.6, 0.8, 0.5, False),
+        (0.8, 0.5, 0.8, 0.5, False),   # a full tie keeps the student without distillation
+    ],
+)
+def test_rule(score, loss, score_none, loss_none, kept):
+    assert _student._distillation_validates(score, loss, score_none, loss_none) is kept
+
+
+@pytest.fixture(scope="module")
+def useless_teacher(clf_data):
+    # Fitted on shuffled labels: nothing in its embedding helps the task.
+    X, X_priv, y, _ = clf_data
+    shuffled = np.random.RandomState(0).permutation(y)
+    return FrozenEstimator(PrivilegedTeacher(**FAST).fit(X, shuffled, X_priv=X_priv))
+
+
+def test_rejected_distillation_is_the_student_without_distillation(clf_data, useless_teacher):
+    X, X_priv, y, _ = clf_data
+    student = PKDOTStudent(teacher=useless_teacher, ot_weight=1000.0, **FAST)
+    student.fit(X, y, X_priv=X_priv)
+    assert student.safeguard_["distilled"] is False and student.distilled_ is False
+    assert student.safeguard_["score"] < student.safeguard_["score_none"]
+    assert student.teacher_ is useless_teacher  # fitted, then not used
+    assert DISTILLATION_LOSS_KEY not in student.net_.history[-1]
+    plain = PKDOTStudent(distillation="none", **FAST).fit(X, y)
+    np.testing.assert_array_equal(student.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_the_decision_selects_the_final_training(clf_data, useless_teacher, monkeypatch, kept):
+    X, X_priv, y, _ = clf_data
+    monkeypatch.setattr(_student, "_distillation_validates", lambda *scores: kept)
+    student = PKDOTStudent(teacher=useless_teacher, **FAST).fit(X, y, X_priv=X_priv)
+    assert student.distilled_ is kept and student.safeguard_["distilled"] is kept
+    assert (DISTILLATION_LOSS_KEY in student.net_.history[-1]) is kept
+    unguarded = PKDOTStudent(teacher=useless_teacher, safeguard=None, **FAST)
+    unguarded.fit(X, y, X_priv=X_priv)
+    assert unguarded.distilled_ and unguarded.safeguard_ is None
+    # Kept: the final student is the unguarded one (same seed, same rows).
+    same = np.array_equal(student.predict_proba(X), unguarded.predict_proba(X))
+    assert same is kept
+
+
+def test_validation_rows_are_whole_groups(clf_data):
+    X, X_priv, y, groups = clf_data
+    student = PKDOTStudent(**FAST)
+    student.set_params(safeguard_fraction=0.25)
+    train, valid = student._safeguard_split(y, groups, seed=3)
+    assert len(train) + len(valid) == len(y) and not set(train) & set(valid)
+    assert not set(groups[train]) & set(groups[valid])
+    assert len(np.unique(groups[valid])) == 1  # a quarter of 4 subjects
+
+
+def test_without_groups_validation_rows_are_stratified():
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    student = PKDOTStudent(**FAST)
+    train, valid = student._safeguard_split(y, None, seed=0)
+    assert len(valid) == 20
+    np.testing.assert_array_equal(np.bincount(y[valid]), [10, 6, 4])
+    # Too few rows to stratify (a class of one): a plain shuffled split.
+    tiny = np.array([0, 0, 0, 1, 1, 2])
+    train, valid = student._safeguard_split(tiny, None, seed=0)
+    assert len(valid) == 2 and len(train) == 4
+
+
+def test_groups_reach_the_safeguard_through_routing(clf_data):
+    import sklearn
+
+    X, X_priv, y, groups = clf_data
+    seen = []
+
+    class Spy(PKDOTStudent):
+        def _safeguard_split(self, y, groups, seed):
+            seen.append(groups)
+            return super()._safeguard_split(y, groups, seed)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        cross_val_score(Spy(**FAST), X, y, cv=LeaveOneGroupOut(),
+                        params={"X_priv": X_priv, "groups": groups})
+    assert len(seen) == 4
+    # Each fold's safeguard saw the groups of its own training rows only.
+    for fold_groups in seen:
+        assert fold_groups is not None and len(np.unique(fold_groups)) == 3
+
+
+def test_groups_are_checked(clf_data):
+    X, X_priv, y, groups = clf_data
+    with pytest.raises(ValueError, match="groups must hold one label per sample"):
+        PKDOTStudent(**FAST).fit(X, y, X_priv=X_priv, groups=groups[:-1])
+
+
+def test_no_safeguard_without_a_teacher(clf_data):
+    X, X_priv, y, _ = clf_data
+    student = PKDOTStudent(distillation="none", **FAST).fit(X, y, X_priv=X_priv)
+    assert student.safeguard_ is None and not student.distilled_
+
+
+def test_default_student_is_not_worse_than_none_at_ten_epochs():
+    # The regime where an unguarded PKDOT term used to cost 30 points or more
+    # (issue 13): the built-in data, leave-one-subject-out, 10 epochs.
+    X, X_priv, y, groups = make_privileged_classification(random_state=0)
+    cv = LeaveOneGroupOut()
+    none = cross_val_score(PKDOTStudent(distillation="none", max_epochs=10, random_state=0),
+                           X, y, groups=groups, cv=cv)
+    default = cross_val_score(PKDOTStudent(max_epochs=10, random_state=0), X, y,
+                              groups=groups, cv=cv,
+                              params={"X_priv": X_priv, "groups": groups})
+    assert default.mean() >= none.mean() - 0.02
