@@ -28,6 +28,8 @@ from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, pre
 
 # fit warns when more than this share of its Sinkhorn solves did not converge.
 _UNCONVERGED_SHARE = 0.1
+# Held-out rows the safeguard wants for its decision (see _safeguard_splits).
+_SAFEGUARD_MIN_ROWS = 100
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
@@ -179,14 +181,16 @@ class PKDOTStudent(_PrivilegedEstimator):
         distilled student and the student without distillation on the rest
         from the same initial weights, and scores both on the held-out rows
         (the task's score: accuracy, R^2, or the CCC with
-        ``regression_loss="ccc"``). Distillation is kept only if it scores
-        higher (or equal with a lower task loss); then, either way, the
-        student is trained on every row, and ``distilled_`` and
-        ``safeguard_`` say what was decided. A rejected distillation gives
-        exactly the student of ``distillation="none"`` with the same
-        ``random_state``. The teachers are fitted once, on every training
-        row. It costs two more trainings on 1 - ``safeguard_fraction`` of
-        the rows (docs/performance.md). None always distils.
+        ``regression_loss="ccc"``). When that holds out fewer than 100 rows,
+        it repeats this on up to 5 independent splits and pools the
+        held-out predictions. Distillation is kept only if it scores higher
+        (or equal with a lower task loss); then, either way, the student is
+        trained on every row, and ``distilled_`` and ``safeguard_`` say what
+        was decided. A rejected distillation gives exactly the student of
+        ``distillation="none"`` with the same ``random_state``. The teachers
+        are fitted once, on every training row. It costs two more trainings
+        on 1 - ``safeguard_fraction`` of the rows per split
+        (docs/performance.md). None always distils.
     safeguard_fraction : float, default=0.2
         Share of the training rows (or groups) held out by the safeguard.
     top_k : int, default=30
@@ -272,7 +276,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         alone) and when the safeguard found that distillation did not help.
     safeguard_ : dict or None
         What the safeguard measured on its held-out rows: ``"distilled"``
-        (the decision), ``"n_validation"`` (rows held out), ``"score"`` and
+        (the decision), ``"n_splits"``, ``"n_validation"`` (held-out
+        predictions pooled over the splits), ``"score"`` and
         ``"loss"`` of the distilled student, ``"score_none"`` and
         ``"loss_none"`` of the student without distillation. None when it
         did not run (``safeguard=None``, no teacher).
@@ -559,44 +564,60 @@ class PKDOTStudent(_PrivilegedEstimator):
     def _validate_distillation(self, inputs, y, y_net, groups, seed, hallucination_dims):
         """The safeguard: does distillation beat the task loss alone on held-out rows?
 
-        Both students are trained on the same inner training rows from the
-        same initial weights, with the teachers already fitted (on every
-        training row: they never see more than the final student's teacher
-        does), and scored on the held-out rows.
+        On each of the safeguard's splits, both students are trained on the
+        inner training rows from the same initial weights, with the teachers
+        already fitted (on every training row: they never see more than the
+        final student's teacher does); their predictions on the held-out rows
+        of every split are pooled and scored together.
         """
-        train, valid = self._safeguard_split(y, groups, seed)
+        held_out = {True: [], False: []}
+        for train, valid in self._safeguard_splits(y, groups, seed):
+            for distil in (True, False):
+                rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
+                net = self._train(rows, y_net[train], seed, distil=distil,
+                                  hallucination_dims=hallucination_dims if distil else None,
+                                  verbose=0)
+                outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
+                held_out[distil].append((valid, outputs, net.criterion_))
         results = {}
-        for distil in (True, False):
-            rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
-            net = self._train(rows, y_net[train], seed, distil=distil,
-                              hallucination_dims=hallucination_dims if distil else None,
-                              verbose=0)
-            outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
-            loss = float(net.criterion_(torch.from_numpy(outputs), torch.from_numpy(
-                y_net[valid])))
+        for distil, parts in held_out.items():
+            valid = np.concatenate([part[0] for part in parts])
+            outputs = np.concatenate([part[1] for part in parts])
+            criterion = parts[0][2]
+            loss = float(criterion(torch.from_numpy(outputs), torch.from_numpy(y_net[valid])))
             results[distil] = (self._validation_score(y[valid], outputs), loss)
         (score, loss), (score_none, loss_none) = results[True], results[False]
         return {"distilled": _distillation_validates(score, loss, score_none, loss_none),
-                "n_validation": int(len(valid)), "score": score, "score_none": score_none,
-                "loss": loss, "loss_none": loss_none}
+                "n_splits": len(held_out[True]), "n_validation": int(len(valid)),
+                "score": score, "score_none": score_none, "loss": loss,
+                "loss_none": loss_none}
 
-    def _safeguard_split(self, y, groups, seed):
-        """Inner training and validation rows: whole groups where groups are given,
-        stratified by class where every class can be, shuffled otherwise."""
+    def _safeguard_splits(self, y, groups, seed):
+        """Inner (training, validation) row splits: whole groups where groups are
+        given, stratified by class where every class can be, shuffled otherwise.
+
+        One split when it holds out at least ``_SAFEGUARD_MIN_ROWS`` rows; on
+        smaller data, up to 5 independent splits, so that the decision rests on
+        about that many held-out predictions (small data is when a single split
+        is most often wrong, and when extra trainings cost least).
+        """
         n_samples = len(y)
         fraction = self.safeguard_fraction
-        if groups is not None and len(np.unique(groups)) > 1:
-            splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-            return next(splitter.split(np.zeros(n_samples), groups=groups))
         n_valid = int(np.ceil(fraction * n_samples))
+        n_splits = int(min(5, max(1, np.ceil(_SAFEGUARD_MIN_ROWS / n_valid))))
+        rows = np.zeros(n_samples)
+        if groups is not None and len(np.unique(groups)) > 1:
+            splitter = GroupShuffleSplit(n_splits=n_splits, test_size=fraction,
+                                         random_state=seed)
+            return list(splitter.split(rows, groups=groups))
         if self._has_labels:
             _, counts = np.unique(y, return_counts=True)
             if counts.min() >= 2 and len(counts) <= n_valid <= n_samples - len(counts):
-                splitter = StratifiedShuffleSplit(n_splits=1, test_size=n_valid,
+                splitter = StratifiedShuffleSplit(n_splits=n_splits, test_size=n_valid,
                                                   random_state=seed)
-                return next(splitter.split(np.zeros(n_samples), y))
-        splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
-        return next(splitter.split(np.zeros(n_samples)))
+                return list(splitter.split(rows, y))
+        splitter = ShuffleSplit(n_splits=n_splits, test_size=n_valid, random_state=seed)
+        return list(splitter.split(rows))
 
     def _teacher_list(self):
         if not isinstance(self.teacher, list):

@@ -67,22 +67,31 @@ def test_validation_rows_are_whole_groups(clf_data):
     X, X_priv, y, groups = clf_data
     student = PKDOTStudent(**FAST)
     student.set_params(safeguard_fraction=0.25)
-    train, valid = student._safeguard_split(y, groups, seed=3)
-    assert len(train) + len(valid) == len(y) and not set(train) & set(valid)
-    assert not set(groups[train]) & set(groups[valid])
-    assert len(np.unique(groups[valid])) == 1  # a quarter of 4 subjects
+    splits = student._safeguard_splits(y, groups, seed=3)
+    assert len(splits) == 4  # 30 held-out rows each: 4 splits reach 100
+    for train, valid in splits:
+        assert len(train) + len(valid) == len(y) and not set(train) & set(valid)
+        assert not set(groups[train]) & set(groups[valid])
+        assert len(np.unique(groups[valid])) == 1  # a quarter of 4 subjects
+    assert len({tuple(np.unique(groups[valid])) for _, valid in splits}) > 1
 
 
 def test_without_groups_validation_rows_are_stratified():
-    y = np.repeat([0, 1, 2], [50, 30, 20])
+    y = np.repeat([0, 1, 2], [250, 150, 100])
     student = PKDOTStudent(**FAST)
-    train, valid = student._safeguard_split(y, None, seed=0)
-    assert len(valid) == 20
-    np.testing.assert_array_equal(np.bincount(y[valid]), [10, 6, 4])
-    # Too few rows to stratify (a class of one): a plain shuffled split.
+    (train, valid), = student._safeguard_splits(y, None, seed=0)  # 100 held out: one split
+    assert len(valid) == 100 and len(train) == 400
+    np.testing.assert_array_equal(np.bincount(y[valid]), [50, 30, 20])
+    # Smaller data: more splits, each stratified, up to 5.
+    splits = student._safeguard_splits(y[::2], None, seed=0)
+    assert len(splits) == 2
+    for train, valid in splits:
+        np.testing.assert_array_equal(np.bincount(y[::2][valid]), [25, 15, 10])
+    # Too few rows to stratify (a class of one): plain shuffled splits.
     tiny = np.array([0, 0, 0, 1, 1, 2])
-    train, valid = student._safeguard_split(tiny, None, seed=0)
-    assert len(valid) == 2 and len(train) == 4
+    splits = student._safeguard_splits(tiny, None, seed=0)
+    assert len(splits) == 5
+    assert all(len(valid) == 2 and len(train) == 4 for train, valid in splits)
 
 
 def test_groups_reach_the_safeguard_through_routing(clf_data):
@@ -92,9 +101,9 @@ def test_groups_reach_the_safeguard_through_routing(clf_data):
     seen = []
 
     class Spy(PKDOTStudent):
-        def _safeguard_split(self, y, groups, seed):
+        def _safeguard_splits(self, y, groups, seed):
             seen.append(groups)
-            return super()._safeguard_split(y, groups, seed)
+            return super()._safeguard_splits(y, groups, seed)
 
     with sklearn.config_context(enable_metadata_routing=True):
         cross_val_score(Spy(**FAST), X, y, cv=LeaveOneGroupOut(),
