@@ -350,13 +350,13 @@ class _PrivilegedEstimator(BaseEstimator):
         # A hallucinating student's module adds a third tensor.
         return tuple(result.numpy() for result in results)
 
-    def _validation_score(self, y, outputs):
-        """The task's score of raw net outputs against y: accuracy for labels,
-        R^2 for regression (the CCC when training on it), higher is better."""
-        y_pred = self._decode_outputs(outputs)
+    def _validation_score(self, y, y_pred, sample_weight=None):
+        """The task's score of predictions: accuracy for labels, R^2 for
+        regression (the CCC when training on it), higher is better."""
         if self.task == "regression" and self.regression_loss == "ccc":
-            return float(concordance_correlation_coefficient(y, y_pred))
-        return float(self._score(y, y_pred, None))
+            return float(concordance_correlation_coefficient(y, y_pred,
+                                                             sample_weight=sample_weight))
+        return float(self._score(y, y_pred, sample_weight))
 
     def _score(self, y, y_pred, sample_weight):
         if self._has_labels:

@@ -28,8 +28,10 @@ from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, pre
 
 # fit warns when more than this share of its Sinkhorn solves did not converge.
 _UNCONVERGED_SHARE = 0.1
-# Held-out rows the safeguard wants for its decision (see _safeguard_splits).
+# Held-out rows the safeguard wants for its decision (see _safeguard_splits),
+# and the share of bootstrap resamples of them that distillation must win.
 _SAFEGUARD_MIN_ROWS = 100
+_SAFEGUARD_CONFIDENCE = 0.8
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
@@ -51,11 +53,23 @@ DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 30
                    "pkt": 1.0}
 
 
-def _distillation_validates(score, loss, score_none, loss_none):
-    """The safeguard's rule: keep distillation when it scores higher on the
-    held-out rows, or as high with a lower task loss; a tie keeps the
-    student without distillation."""
-    return bool(score > score_none or (score == score_none and loss < loss_none))
+def _distillation_validates(win_rate):
+    """The safeguard's rule: keep distillation when the distilled student
+    scores higher than the student without it in at least
+    ``_SAFEGUARD_CONFIDENCE`` of the bootstrap resamples of the held-out
+    predictions (a tie is not a win)."""
+    return bool(win_rate >= _SAFEGUARD_CONFIDENCE)
+
+
+def _bootstrap_win_rate(score, y_pred, y_pred_none, seed, n_resamples=200):
+    """Share of bootstrap resamples of the held-out rows on which ``y_pred``
+    scores strictly higher than ``y_pred_none``; ``score(y_pred,
+    sample_weight)`` scores predictions with the resample's row counts."""
+    n_rows = len(y_pred)
+    counts = np.random.RandomState(seed).multinomial(
+        n_rows, np.full(n_rows, 1.0 / n_rows), size=n_resamples)
+    return float(np.mean([score(y_pred, weights) > score(y_pred_none, weights)
+                          for weights in counts]))
 
 
 class PKDOTStudent(_PrivilegedEstimator):
@@ -183,9 +197,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         (the task's score: accuracy, R^2, or the CCC with
         ``regression_loss="ccc"``). When that holds out fewer than 100 rows,
         it repeats this on up to 5 independent splits and pools the
-        held-out predictions. Distillation is kept only if it scores higher
-        (or equal with a lower task loss); then, either way, the student is
-        trained on every row, and ``distilled_`` and ``safeguard_`` say what
+        held-out predictions. Distillation is kept only if the distilled
+        student scores higher than the other on at least 80 % of 200
+        bootstrap resamples of those predictions (little held-out data is
+        weak evidence, and then the student without distillation is the
+        safe choice); then, either way, the student is trained on every row, and ``distilled_`` and ``safeguard_`` say what
         was decided. A rejected distillation gives exactly the student of
         ``distillation="none"`` with the same ``random_state``. The teachers
         are fitted once, on every training row. It costs two more trainings
@@ -277,10 +293,11 @@ class PKDOTStudent(_PrivilegedEstimator):
     safeguard_ : dict or None
         What the safeguard measured on its held-out rows: ``"distilled"``
         (the decision), ``"n_splits"``, ``"n_validation"`` (held-out
-        predictions pooled over the splits), ``"score"`` and
-        ``"loss"`` of the distilled student, ``"score_none"`` and
-        ``"loss_none"`` of the student without distillation. None when it
-        did not run (``safeguard=None``, no teacher).
+        predictions pooled over the splits), ``"score"`` of the distilled
+        student and ``"score_none"`` of the student without distillation on
+        them, and ``"win_rate"`` (the share of bootstrap resamples on which
+        the distilled student scored higher). None when it did not run
+        (``safeguard=None``, no teacher).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
@@ -578,19 +595,19 @@ class PKDOTStudent(_PrivilegedEstimator):
                                   hallucination_dims=hallucination_dims if distil else None,
                                   verbose=0)
                 outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
-                held_out[distil].append((valid, outputs, net.criterion_))
-        results = {}
-        for distil, parts in held_out.items():
-            valid = np.concatenate([part[0] for part in parts])
-            outputs = np.concatenate([part[1] for part in parts])
-            criterion = parts[0][2]
-            loss = float(criterion(torch.from_numpy(outputs), torch.from_numpy(y_net[valid])))
-            results[distil] = (self._validation_score(y[valid], outputs), loss)
-        (score, loss), (score_none, loss_none) = results[True], results[False]
-        return {"distilled": _distillation_validates(score, loss, score_none, loss_none),
+                held_out[distil].append((valid, self._decode_outputs(outputs)))
+        valid = np.concatenate([rows for rows, _ in held_out[True]])
+        y_pred, y_pred_none = (np.concatenate([pred for _, pred in held_out[distil]])
+                               for distil in (True, False))
+
+        def score(predictions, sample_weight=None):
+            return self._validation_score(y[valid], predictions, sample_weight)
+
+        win_rate = _bootstrap_win_rate(score, y_pred, y_pred_none, seed)
+        return {"distilled": _distillation_validates(win_rate),
                 "n_splits": len(held_out[True]), "n_validation": int(len(valid)),
-                "score": score, "score_none": score_none, "loss": loss,
-                "loss_none": loss_none}
+                "score": score(y_pred), "score_none": score(y_pred_none),
+                "win_rate": win_rate}
 
     def _safeguard_splits(self, y, groups, seed):
         """Inner (training, validation) row splits: whole groups where groups are

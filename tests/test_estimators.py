@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
 from conftest import DISTIL, FAST
@@ -216,3 +217,16 @@ def test_validation_fraction_records_valid_loss(clf_data):
     X, X_priv, y, _ = clf_data
     student = PKDOTStudent(validation_fraction=0.25, **FAST).fit(X, y, X_priv=X_priv)
     assert len(student.net_.history[:, "valid_loss"]) == FAST["max_epochs"]
+
+
+def test_fit_warns_when_its_sinkhorn_solves_do_not_converge(clf_data):
+    import warnings
+
+    X, X_priv, y, _ = clf_data
+    with pytest.warns(ConvergenceWarning, match="ot_max_iter=1 "):
+        PKDOTStudent(ot_max_iter=1, **DISTIL).fit(X, y, X_priv=X_priv)
+    with pytest.warns(ConvergenceWarning, match="ot_tol=1e-12"):
+        PKDOTStudent(ot_max_iter=3, ot_tol=1e-12, **DISTIL).fit(X, y, X_priv=X_priv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        PKDOTStudent(**DISTIL).fit(X, y, X_priv=X_priv)

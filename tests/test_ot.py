@@ -189,3 +189,17 @@ def test_tensor_path_matches_numpy_path(dtype, near_degenerate):
             assert isinstance(t_grad, torch.Tensor)
             np.testing.assert_allclose(t_grad.numpy(), grad, rtol=rtol,
                                        atol=rtol * np.abs(grad).max())
+
+
+def test_solver_report_counts_the_solves_that_stop_above_the_tolerance():
+    from pkdot_sk._ot import solver_report
+
+    x, y = (torch.from_numpy(c) for c in clouds())
+    with solver_report() as report:
+        sinkhorn_divergence(x, y, 0.01, max_iter=500)
+        sinkhorn_divergence(x, y, 0.01, max_iter=1)
+    assert report.n_solves == 2 and report.n_unconverged == 1
+    assert report.worst_error > 1e-4
+    # Outside the block nothing is recorded.
+    sinkhorn_divergence(x, y, 0.01, max_iter=1)
+    assert report.n_solves == 2

@@ -13,19 +13,31 @@ from pkdot_sk._net import DISTILLATION_LOSS_KEY
 from pkdot_sk.datasets import make_privileged_classification
 
 
-@pytest.mark.parametrize(
-    "score, loss, score_none, loss_none, kept",
-    [
-        (0.8, 0.9, 0.7, 0.5, True),    # higher score wins, whatever the loss
-        (0.7, 0.9, 0.8, 0.5, False),   # lower score loses
-        (0.7, 0.4, 0.8, 0.5, False),   # ... even with a lower loss
-        (0.8, 0.4, 0.8, 0.5, True),    # equal score: the lower loss decides
-        (0.8, 0.6, 0.8, 0.5, False),
-        (0.8, 0.5, 0.8, 0.5, False),   # a full tie keeps the student without distillation
-    ],
-)
-def test_rule(score, loss, score_none, loss_none, kept):
-    assert _student._distillation_validates(score, loss, score_none, loss_none) is kept
+@pytest.mark.parametrize("win_rate, kept", [(1.0, True), (0.8, True), (0.79, False),
+                                             (0.5, False), (0.0, False)])
+def test_rule(win_rate, kept):
+    assert _student._distillation_validates(win_rate) is kept
+
+
+def test_bootstrap_win_rate_needs_evidence():
+    # Accuracy of two predictors on the same held-out rows.
+    y = np.array([0, 1] * 50)
+
+    def accuracy(y_pred, sample_weight=None):
+        return np.average(y_pred == y, weights=sample_weight)
+
+    better = y.copy()
+    better[:10] = 1 - better[:10]  # 90 % right
+    worse = y.copy()
+    worse[:30] = 1 - worse[:30]  # 70 % right
+    assert _student._bootstrap_win_rate(accuracy, better, worse, seed=0) > 0.99
+    assert _student._bootstrap_win_rate(accuracy, worse, better, seed=0) < 0.01
+    # The same gap on 10 rows instead of 100 is much weaker evidence.
+    small = _student._bootstrap_win_rate(lambda p, sample_weight=None: np.average(
+        p == y[:10], weights=sample_weight), y[:10], np.r_[1 - y[:2], y[2:10]], seed=0)
+    assert 0.5 < small < 0.99
+    # Identical predictions never win.
+    assert _student._bootstrap_win_rate(accuracy, better, better, seed=0) == 0.0
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +53,7 @@ def test_rejected_distillation_is_the_student_without_distillation(clf_data, use
     student = PKDOTStudent(teacher=useless_teacher, ot_weight=1000.0, **FAST)
     student.fit(X, y, X_priv=X_priv)
     assert student.safeguard_["distilled"] is False and student.distilled_ is False
-    assert student.safeguard_["score"] < student.safeguard_["score_none"]
+    assert student.safeguard_["win_rate"] < 0.8
     assert student.teacher_ is useless_teacher  # fitted, then not used
     assert DISTILLATION_LOSS_KEY not in student.net_.history[-1]
     plain = PKDOTStudent(distillation="none", **FAST).fit(X, y)
@@ -51,7 +63,7 @@ def test_rejected_distillation_is_the_student_without_distillation(clf_data, use
 @pytest.mark.parametrize("kept", [True, False])
 def test_the_decision_selects_the_final_training(clf_data, useless_teacher, monkeypatch, kept):
     X, X_priv, y, _ = clf_data
-    monkeypatch.setattr(_student, "_distillation_validates", lambda *scores: kept)
+    monkeypatch.setattr(_student, "_distillation_validates", lambda win_rate: kept)
     student = PKDOTStudent(teacher=useless_teacher, **FAST).fit(X, y, X_priv=X_priv)
     assert student.distilled_ is kept and student.safeguard_["distilled"] is kept
     assert (DISTILLATION_LOSS_KEY in student.net_.history[-1]) is kept
