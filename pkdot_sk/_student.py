@@ -28,9 +28,12 @@ from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, pre
 
 # fit warns when more than this share of its Sinkhorn solves did not converge.
 _UNCONVERGED_SHARE = 0.1
-# Held-out rows the safeguard wants for its decision (see _safeguard_splits),
-# and the share of bootstrap resamples of them that distillation must win.
+# Held-out predictions the safeguard wants for its decision (see
+# _safeguard_splits), the distinct rows below which it never distils, and the
+# share of bootstrap resamples that distillation must win (benchmarks/regimes.py:
+# with about 10 training rows, kept distillations were wrong more often than not).
 _SAFEGUARD_MIN_ROWS = 100
+_SAFEGUARD_MIN_DISTINCT = 30
 _SAFEGUARD_CONFIDENCE = 0.8
 
 DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
@@ -53,22 +56,30 @@ DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 30
                    "pkt": 1.0}
 
 
-def _distillation_validates(win_rate):
-    """The safeguard's rule: keep distillation when the distilled student
-    scores higher than the student without it in at least
-    ``_SAFEGUARD_CONFIDENCE`` of the bootstrap resamples of the held-out
-    predictions (a tie is not a win)."""
-    return bool(win_rate >= _SAFEGUARD_CONFIDENCE)
+def _distillation_validates(win_rate, n_rows):
+    """The safeguard's rule: keep distillation when the held-out predictions
+    cover at least ``_SAFEGUARD_MIN_DISTINCT`` distinct rows and the distilled
+    student scores higher than the student without it on at least
+    ``_SAFEGUARD_CONFIDENCE`` of their bootstrap resamples (a tie is not a
+    win)."""
+    return bool(n_rows >= _SAFEGUARD_MIN_DISTINCT and win_rate >= _SAFEGUARD_CONFIDENCE)
 
 
-def _bootstrap_win_rate(score, y_pred, y_pred_none, seed, n_resamples=200):
-    """Share of bootstrap resamples of the held-out rows on which ``y_pred``
-    scores strictly higher than ``y_pred_none``; ``score(y_pred,
-    sample_weight)`` scores predictions with the resample's row counts."""
-    n_rows = len(y_pred)
+def _bootstrap_win_rate(score, y_pred, y_pred_none, rows, seed, n_resamples=200):
+    """Share of bootstrap resamples on which ``y_pred`` scores strictly higher
+    than ``y_pred_none``.
+
+    ``rows[i]`` is the training row that prediction ``i`` was made for; a row
+    held out by several splits is one draw of the resample, all its
+    predictions weighted by its count (they are not independent evidence).
+    ``score(y_pred, sample_weight)`` scores predictions with those weights.
+    """
+    distinct, entry_row = np.unique(rows, return_inverse=True)
+    n_rows = len(distinct)
     counts = np.random.RandomState(seed).multinomial(
         n_rows, np.full(n_rows, 1.0 / n_rows), size=n_resamples)
-    return float(np.mean([score(y_pred, weights) > score(y_pred_none, weights)
+    return float(np.mean([score(y_pred, weights[entry_row]) > score(y_pred_none,
+                                                                     weights[entry_row])
                           for weights in counts]))
 
 
@@ -153,11 +164,16 @@ class PKDOTStudent(_PrivilegedEstimator):
         teacher's by a learned linear map, matched by MSE), "rkd" (Park et
         al., distance + angle), "sp" (Tung & Mori, similarity preserving),
         "pkt" (Passalis & Tefas, probabilistic knowledge transfer).
-    ot_weight : float, default=6.0
-        Weight lambda of the PKDOT term. The defaults (``ot_weight=6``,
-        ``anchors="all"``) were tuned on the benchmark datasets
-        (``benchmarks/tune_pkdot.py``); the authors' released configuration
-        is ``ot_weight=0.6, anchors="least_similar", top_k=30``.
+    ot_weight : float, default=300.0
+        Weight lambda of the PKDOT term, on the normalised cost
+        (``ot_normalize=True``), whose values on real batches are about
+        0.001-0.01: the default makes the term comparable to the task loss.
+        The defaults (``ot_weight=300``, ``anchors="all"``, ``ot_reg=0.01``,
+        normalised cost, ``safeguard="validation"``) were tuned for the worst
+        case over data sets and training budgets (``benchmarks/regimes.py``,
+        docs/benchmarks.md). The authors' released configuration is
+        ``set_params(ot_weight=0.6, anchors="least_similar", top_k=30,
+        ot_normalize=False, safeguard=None)``.
     distillation_weight : float or None, default=None
         Weight of the distillation term for the methods other than "pkdot"
         (which uses ``ot_weight``). For "gd" it is the imitation parameter in
@@ -197,11 +213,12 @@ class PKDOTStudent(_PrivilegedEstimator):
         (the task's score: accuracy, R^2, or the CCC with
         ``regression_loss="ccc"``). When that holds out fewer than 100 rows,
         it repeats this on up to 5 independent splits and pools the
-        held-out predictions. Distillation is kept only if the distilled
-        student scores higher than the other on at least 80 % of 200
-        bootstrap resamples of those predictions (little held-out data is
-        weak evidence, and then the student without distillation is the
-        safe choice); then, either way, the student is trained on every row, and ``distilled_`` and ``safeguard_`` say what
+        held-out predictions. Distillation is kept only if those cover at
+        least 30 distinct rows and the distilled student scores higher than
+        the other on at least 80 % of 200 bootstrap resamples of the rows
+        (little held-out data is weak evidence, and then the student without
+        distillation is the safe choice: below about 45 training rows it is
+        always chosen); then, either way, the student is trained on every row, and ``distilled_`` and ``safeguard_`` say what
         was decided. A rejected distillation gives exactly the student of
         ``distillation="none"`` with the same ``random_state``. The teachers
         are fitted once, on every training row. It costs two more trainings
@@ -293,7 +310,8 @@ class PKDOTStudent(_PrivilegedEstimator):
     safeguard_ : dict or None
         What the safeguard measured on its held-out rows: ``"distilled"``
         (the decision), ``"n_splits"``, ``"n_validation"`` (held-out
-        predictions pooled over the splits), ``"score"`` of the distilled
+        predictions pooled over the splits), ``"n_distinct"`` (distinct rows
+        among them), ``"score"`` of the distilled
         student and ``"score_none"`` of the student without distillation on
         them, and ``"win_rate"`` (the share of bootstrap resamples on which
         the distilled student scored higher). None when it did not run
@@ -365,7 +383,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         teacher_weights=None,
         teacher_selection="mixture",
         distillation="pkdot",
-        ot_weight=6.0,
+        ot_weight=300.0,
         top_k=30,
         anchors="all",
         ot_reg=0.01,
@@ -603,9 +621,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         def score(predictions, sample_weight=None):
             return self._validation_score(y[valid], predictions, sample_weight)
 
-        win_rate = _bootstrap_win_rate(score, y_pred, y_pred_none, seed)
-        return {"distilled": _distillation_validates(win_rate),
+        win_rate = _bootstrap_win_rate(score, y_pred, y_pred_none, valid, seed)
+        n_distinct = len(np.unique(valid))
+        return {"distilled": _distillation_validates(win_rate, n_distinct),
                 "n_splits": len(held_out[True]), "n_validation": int(len(valid)),
+                "n_distinct": n_distinct,
                 "score": score(y_pred), "score_none": score(y_pred_none),
                 "win_rate": win_rate}
 
@@ -880,7 +900,9 @@ class PKDOTStudent(_PrivilegedEstimator):
     def hallucinated_embeddings(self, X):
         """The student's hallucinated privileged embeddings, from X alone.
 
-        Available with ``hallucinate=True``.
+        Available with ``hallucinate=True``, once a fit has distilled (a
+        student whose safeguard rejected distillation has no transformation
+        nets: ValueError).
 
         Returns
         -------
@@ -889,7 +911,15 @@ class PKDOTStudent(_PrivilegedEstimator):
             ``hallucinated_modalities_``, each an estimate of the teacher's
             ``transform_modalities`` output for that modality.
         """
-        check_is_fitted(self, "hallucinated_modalities_")
+        check_is_fitted(self, "net_")
+        if not hasattr(self, "hallucinated_modalities_"):
+            raise ValueError(
+                "this student was trained without distillation (distilled_=False"
+                + (": its safeguard found that distillation did not help on held-out rows"
+                   if self.safeguard_ is not None else "")
+                + "), so it has no transformation nets and hallucinates nothing. Set "
+                "safeguard=None to always distil."
+            )
         X = self._validate_X(X, reset=False)
         hallucinated = self._forward(self._as_float32(self.x_scaler_, X))[2]
         dims = self.net_.module_.hallucination_dims

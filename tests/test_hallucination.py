@@ -15,7 +15,9 @@ from pkdot_sk.modules import AttentionFusion, ConcatFusion, HallucinatingStudent
 
 GROUPS = {"ecg": [0, 1], "eda": [2]}
 # Enough optimisation for the transformation nets to move (3 batches an epoch).
-TRAIN = dict(max_epochs=20, lr=1e-2, batch_size=32, random_state=0)
+# A PKDOT weight that leaves the hallucination term room to show its effect.
+TRAIN = dict(max_epochs=20, lr=1e-2, batch_size=32, random_state=0, safeguard=None,
+             ot_weight=30.0)
 
 
 def two_group_teacher(fusion="concat"):
@@ -244,3 +246,15 @@ def test_cross_val_score_leave_one_group_out(clf_data):
                              params={"X_priv": X_priv})
     assert scores.shape == (len(np.unique(groups)),)
     assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_a_rejected_distillation_hallucinates_nothing(clf_data, monkeypatch):
+    from pkdot_sk import _student
+
+    X, X_priv, y, _ = clf_data
+    monkeypatch.setattr(_student, "_distillation_validates", lambda *evidence: False)
+    student = PKDOTStudent(teacher=two_group_teacher(), hallucinate=True, **FAST)
+    student.fit(X, y, X_priv=X_priv)
+    assert not student.distilled_
+    with pytest.raises(ValueError, match="safeguard found that distillation did not help"):
+        student.hallucinated_embeddings(X)

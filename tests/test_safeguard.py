@@ -13,10 +13,11 @@ from pkdot_sk._net import DISTILLATION_LOSS_KEY
 from pkdot_sk.datasets import make_privileged_classification
 
 
-@pytest.mark.parametrize("win_rate, kept", [(1.0, True), (0.8, True), (0.79, False),
-                                             (0.5, False), (0.0, False)])
-def test_rule(win_rate, kept):
-    assert _student._distillation_validates(win_rate) is kept
+@pytest.mark.parametrize("win_rate, n_rows, kept", [
+    (1.0, 30, True), (0.8, 100, True), (0.79, 100, False), (0.5, 100, False),
+    (0.0, 100, False), (1.0, 29, False)])
+def test_rule(win_rate, n_rows, kept):
+    assert _student._distillation_validates(win_rate, n_rows) is kept
 
 
 def test_bootstrap_win_rate_needs_evidence():
@@ -30,14 +31,21 @@ def test_bootstrap_win_rate_needs_evidence():
     better[:10] = 1 - better[:10]  # 90 % right
     worse = y.copy()
     worse[:30] = 1 - worse[:30]  # 70 % right
-    assert _student._bootstrap_win_rate(accuracy, better, worse, seed=0) > 0.99
-    assert _student._bootstrap_win_rate(accuracy, worse, better, seed=0) < 0.01
-    # The same gap on 10 rows instead of 100 is much weaker evidence.
+    rows = np.arange(100)
+    assert _student._bootstrap_win_rate(accuracy, better, worse, rows, seed=0) > 0.99
+    assert _student._bootstrap_win_rate(accuracy, worse, better, rows, seed=0) < 0.01
+    # A gap on 10 rows is weak evidence...
+    ten = np.arange(10)
     small = _student._bootstrap_win_rate(lambda p, sample_weight=None: np.average(
-        p == y[:10], weights=sample_weight), y[:10], np.r_[1 - y[:2], y[2:10]], seed=0)
-    assert 0.5 < small < 0.99
+        p == y[:10], weights=sample_weight), y[:10], np.r_[1 - y[:2], y[2:10]], ten, seed=0)
+    assert 0.5 < small < 0.95
+    # ... and stays as weak when each of the 10 rows was held out 5 times.
+    five_times = _student._bootstrap_win_rate(lambda p, sample_weight=None: np.average(
+        p == np.tile(y[:10], 5), weights=sample_weight), np.tile(y[:10], 5),
+        np.tile(np.r_[1 - y[:2], y[2:10]], 5), np.tile(ten, 5), seed=0)
+    assert five_times == pytest.approx(small, abs=0.05)
     # Identical predictions never win.
-    assert _student._bootstrap_win_rate(accuracy, better, better, seed=0) == 0.0
+    assert _student._bootstrap_win_rate(accuracy, better, better, rows, seed=0) == 0.0
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +71,7 @@ def test_rejected_distillation_is_the_student_without_distillation(clf_data, use
 @pytest.mark.parametrize("kept", [True, False])
 def test_the_decision_selects_the_final_training(clf_data, useless_teacher, monkeypatch, kept):
     X, X_priv, y, _ = clf_data
-    monkeypatch.setattr(_student, "_distillation_validates", lambda win_rate: kept)
+    monkeypatch.setattr(_student, "_distillation_validates", lambda *evidence: kept)
     student = PKDOTStudent(teacher=useless_teacher, **FAST).fit(X, y, X_priv=X_priv)
     assert student.distilled_ is kept and student.safeguard_["distilled"] is kept
     assert (DISTILLATION_LOSS_KEY in student.net_.history[-1]) is kept
