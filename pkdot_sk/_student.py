@@ -241,9 +241,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         that the PKDOT term, and what ``ot_weight`` and ``ot_reg`` mean, do
         not grow with the batch size or ``top_k`` (see
         :func:`~pkdot_sk.losses.pkdot_loss`; False is the released cost).
-    ot_max_iter : int, default=100
+    ot_max_iter : int, default=200
         Most Sinkhorn iterations at the target epsilon per solve.
-    ot_tol : float, default=1e-4
+    ot_tol : float, default=1e-2
         Tolerance on the marginals of the transport plans at which a solve
         stops. ``fit`` warns (:class:`~sklearn.exceptions.ConvergenceWarning`)
         when more than 10 % of its solves stopped at ``ot_max_iter`` above

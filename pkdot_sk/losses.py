@@ -100,11 +100,11 @@ def pkdot_loss(
     normalize : bool, default=False
         Divide the transport cost by the number of anchor coordinates (see
         above); the estimators' default.
-    max_iter : int, default=100
+    max_iter : int, default=200
         Most solver iterations at the target epsilon (after epsilon-scaling);
         see :func:`pkdot_sk._ot.sinkhorn_divergence`. Accuracy on the batches
         of real fits: docs/performance.md.
-    tol : float, default=1e-4
+    tol : float, default=1e-2
         Solver tolerance on the marginals of the transport plans; a solve
         stops earlier once it is reached.
 
