@@ -57,13 +57,18 @@ CONFIGS = {
 }
 
 
+def _value(text):
+    try:
+        return json.loads(text)  # numbers, null, true/false
+    except json.JSONDecodeError:
+        return text  # names such as all, least_similar, gd
+
+
 def parse_grid(items):
     grid = {}
     for item in items:
         name, _, values = item.partition("=")
-        grid[name] = [json.loads(v) if v not in ("all", "least_similar", "most_similar",
-                                                  "validation") else v
-                      for v in values.split(",")]
+        grid[name] = [_value(v) for v in values.split(",")]
     names = sorted(grid)
     return {" ".join(f"{n}={v}" for n, v in zip(names, combo)): dict(zip(names, combo))
             for combo in itertools.product(*(grid[n] for n in names))}
@@ -104,6 +109,8 @@ def run_fold(name, regime, fold, train, test, configs, draw):
     none = PKDOTStudent(distillation="none", **params).fit(X[train], y[train])
     record("none", none, time.perf_counter() - start)
     for config, extra in configs.items():
+        if not _method_fits(extra.get("distillation", "pkdot"), dataset.task):
+            continue
         start = time.perf_counter()
         student = PKDOTStudent(teacher=FrozenEstimator(teacher), **{**params, **extra})
         student.fit(**student_fit)
@@ -111,6 +118,12 @@ def run_fold(name, regime, fold, train, test, configs, draw):
     print(f"{name} {regime} fold {fold}: " + " ".join(
         f"{r['method']}={r['score']:.3f}" for r in rows), flush=True)
     return rows
+
+
+def _method_fits(method, task):
+    # "logit" matches class probabilities; "gd" has no ordinal form (both raise).
+    return not ((method == "logit" and task != "classification")
+                or (method == "gd" and task == "ordinal"))
 
 
 def summarise(frame, configs):
@@ -123,6 +136,8 @@ def summarise(frame, configs):
         tolerance = HARM_TOLERANCE[metric]
         gap = scores["teacher"].mean() - scores["none"].mean()
         for config in configs:
+            if config not in scores:
+                continue
             diff = scores[config] - scores["none"]
             p_value = float(wilcoxon(scores[config], scores["none"]).pvalue) if np.any(
                 diff != 0) else 1.0

@@ -12,12 +12,14 @@ that both predict from the regular modality X alone:
 * a PKDOT student, whose training also fits a privileged teacher on
   (X, X_priv) and distils the teacher's similarity structure into it.
 
-It uses ``cross_val_score`` with metadata routing off (scikit-learn's
-default). ``params={"X_priv": X_priv}`` passes the privileged data to
-``fit``; because ``X_priv`` has one row per sample, it is sliced to the
-training rows of each fold, so the teacher never sees the held-out subject.
-Scoring calls ``student.score(X_test, y_test)``, which needs no privileged
-data.
+It uses ``cross_validate`` with metadata routing off (scikit-learn's
+default). ``params={"X_priv": X_priv, "groups": groups}`` passes the
+privileged data and the subjects to ``fit``; both have one row per sample, so
+they are sliced to the training rows of each fold: the teacher never sees the
+held-out subject, and the student's safeguard holds out whole subjects of the
+training rows when it checks whether distillation helps (``distilled_`` says
+what it decided in each fold). Scoring calls ``student.score(X_test,
+y_test)``, which needs no privileged data.
 
 Finally, the teacher itself (which needs X_priv at test time too) is scored
 with metadata routing switched on inside a ``config_context``: that gives
@@ -31,7 +33,7 @@ import time
 
 import numpy as np
 import sklearn
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
+from sklearn.model_selection import LeaveOneGroupOut, cross_val_score, cross_validate
 
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk.datasets import make_privileged_classification
@@ -62,9 +64,13 @@ results = {}
 for name, model in models.items():
     start = time.perf_counter()
     # Routing off: params go to fit and are sliced per fold. The student
-    # without distillation ignores X_priv.
-    scores = cross_val_score(model, X, y, groups=groups, cv=cv, params={"X_priv": X_priv})
-    results[name] = (scores, time.perf_counter() - start)
+    # without distillation ignores X_priv and groups.
+    fitted = cross_validate(model, X, y, groups=groups, cv=cv, return_estimator=True,
+                            params={"X_priv": X_priv, "groups": groups})
+    results[name] = (fitted["test_score"], time.perf_counter() - start)
+    kept = [student.distilled_ for student in fitted["estimator"]]
+    if model.distillation != "none":
+        print(f"{name}: the safeguard kept distillation in {sum(kept)} of {len(kept)} folds\n")
 
 # The teacher needs X_priv at prediction time as well. With routing on, it
 # requests X_priv for fit and score, and LeaveOneGroupOut requests groups.

@@ -12,6 +12,7 @@ def test_demo_prints_progress_and_table():
     text = out.getvalue()
     assert table.shape == (3, 3)
     assert "[3/3]" in text and "| PKDOT student (X) |" in text and "teacher (X + X_priv)" in text
+    assert "The safeguard kept distillation in" in text
 
 
 def test_cli_regression(capsys):
