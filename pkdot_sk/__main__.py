@@ -3,7 +3,17 @@
 The demo runs leave-one-subject-out evaluation on the built-in synthetic
 subjects and prints, per fold as it finishes and then as a table, the
 teacher (regular + privileged data), the student without distillation and
-the PKDOT student (both regular data only).
+the PKDOT student (both regular data only), and whether the PKDOT student's
+safeguard kept distillation.
+
+Its default data, ``--task regression`` (``make_privileged_regression``), are
+a case where the privileged view matters: it reads the target almost
+cleanly while the regular view is a saturated, noisy, subject-shifted copy,
+so the teacher is far ahead of the regular-only student and distillation has
+something to transfer. The figures it prints are in the README. On the
+classification data the teacher is ahead too, but the regular-only student
+already does about as well as distillation can make it, and the safeguard
+mostly keeps it as it is.
 """
 
 import argparse
@@ -57,7 +67,7 @@ def _evaluate_fold(X, X_priv, y, groups, train, test, task, max_epochs, random_s
     return groups[test][0], scores, pkdot.distilled_, time.perf_counter() - start
 
 
-def run_demo(task="classification", *, max_epochs=100, n_jobs=-1, random_state=0,
+def run_demo(task="regression", *, max_epochs=100, n_jobs=-1, random_state=0,
              n_subjects=8, out=None):
     """Leave-one-subject-out comparison on the built-in data.
 
@@ -115,9 +125,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="pkdot-sk", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="leave-one-subject-out demo on built-in data")
-    demo.add_argument("--task", choices=tuple(TASKS), default="classification",
-                      help="built-in data: classes, a regression target, ordinal "
-                      "(pain-like) levels, or valence and arousal scored by CCC")
+    demo.add_argument("--task", choices=tuple(TASKS), default="regression",
+                      help="built-in data: a regression target (default: the privileged "
+                      "view matters there), classes, ordinal (pain-like) levels, or valence "
+                      "and arousal scored by CCC")
     demo.add_argument("--max-epochs", type=int, default=100)
     demo.add_argument("--n-subjects", type=int, default=8)
     demo.add_argument("--n-jobs", type=int, default=-1,

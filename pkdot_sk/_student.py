@@ -314,8 +314,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         among them), ``"score"`` of the distilled
         student and ``"score_none"`` of the student without distillation on
         them, and ``"win_rate"`` (the share of bootstrap resamples on which
-        the distilled student scored higher). None when it did not run
-        (``safeguard=None``, no teacher).
+        the distilled student scored higher); these three are None when the
+        held-out rows were too few to train the inner students at all. None
+        when it did not run (``safeguard=None``, no teacher).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
@@ -605,8 +606,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         final student's teacher does); their predictions on the held-out rows
         of every split are pooled and scored together.
         """
+        splits = self._safeguard_splits(y, groups, seed)
+        n_distinct = len(np.unique(np.concatenate([valid for _, valid in splits])))
+        if n_distinct < _SAFEGUARD_MIN_DISTINCT:
+            # Too little data to tell: the rule would reject whatever the scores.
+            return {"distilled": False, "n_splits": len(splits), "n_validation": None,
+                    "n_distinct": n_distinct, "score": None, "score_none": None,
+                    "win_rate": None}
         held_out = {True: [], False: []}
-        for train, valid in self._safeguard_splits(y, groups, seed):
+        for train, valid in splits:
             for distil in (True, False):
                 rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
                 net = self._train(rows, y_net[train], seed, distil=distil,
@@ -622,7 +630,6 @@ class PKDOTStudent(_PrivilegedEstimator):
             return self._validation_score(y[valid], predictions, sample_weight)
 
         win_rate = _bootstrap_win_rate(score, y_pred, y_pred_none, valid, seed)
-        n_distinct = len(np.unique(valid))
         return {"distilled": _distillation_validates(win_rate, n_distinct),
                 "n_splits": len(held_out[True]), "n_validation": int(len(valid)),
                 "n_distinct": n_distinct,

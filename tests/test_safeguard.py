@@ -157,3 +157,22 @@ def test_default_student_is_not_worse_than_none_at_ten_epochs():
                               groups=groups, cv=cv,
                               params={"X_priv": X_priv, "groups": groups})
     assert default.mean() >= none.mean() - 0.02
+
+
+def test_too_few_rows_reject_without_training(clf_data, useless_teacher, monkeypatch):
+    X, X_priv, y, _ = clf_data
+    trainings = []
+    original = PKDOTStudent._train
+
+    def counting(self, *args, **kwargs):
+        trainings.append(kwargs["distil"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PKDOTStudent, "_train", counting)
+    student = PKDOTStudent(teacher=useless_teacher, **FAST).fit(X[:20], y[:20],
+                                                                X_priv=X_priv[:20])
+    assert trainings == [False]  # only the final student, without distillation
+    assert student.safeguard_["distilled"] is False and student.safeguard_["n_distinct"] < 30
+    trainings.clear()
+    student.fit(X, y, X_priv=X_priv)  # 120 rows: the inner students are trained
+    assert trainings.count(True) >= 1 and trainings.count(False) >= 2
