@@ -69,6 +69,8 @@ def parse_grid(items):
     for item in items:
         name, _, values = item.partition("=")
         grid[name] = [_value(v) for v in values.split(",")]
+    if not grid:
+        return {}
     names = sorted(grid)
     return {" ".join(f"{n}={v}" for n, v in zip(names, combo)): dict(zip(names, combo))
             for combo in itertools.product(*(grid[n] for n in names))}
