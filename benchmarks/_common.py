@@ -37,7 +37,22 @@ def ccc(y_true, y_pred):
     return float(concordance_correlation_coefficient(y_true, y_pred))
 
 
+def mae(y_true, y_pred):
+    return float(np.mean(np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))))
+
+
 METRICS = {"accuracy": accuracy, "R2": r2, "CCC": ccc}
+
+
+def linear_model(task):
+    """A linear model on X alone (scaled logistic regression / RidgeCV): how much
+    the regular view holds for a model that cannot overfit much."""
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = RidgeCV() if task == "regression" else LogisticRegression(max_iter=5000)
+    return make_pipeline(StandardScaler(), model)
 # "No harm" tolerance per metric (issue 13): 1 point of accuracy, 0.01 CCC, 0.02 R^2.
 HARM_TOLERANCE = {"accuracy": 0.01, "CCC": 0.01, "R2": 0.02}
 

@@ -50,15 +50,15 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import LeaveOneGroupOut
 
 from _tables import markdown  # benchmarks/ is on sys.path when run as a script
-from quality import _accuracy, _ccc, _linear, _mae, _r2
+from _common import accuracy, ccc, linear_model, mae, r2
 
 RESULTS = Path(__file__).parent / "results"
 GROUPS = {"ecg": [0, 1], "eda": [2, 3]}
 DATASETS = {
     "pain": ("make_privileged_ordinal (5 levels), task='ordinal'", "ordinal",
-             {"accuracy": _accuracy, "MAE": _mae}),
+             {"accuracy": accuracy, "MAE": mae}),
     "valence_arousal": ("make_privileged_valence_arousal (2 outputs), task='regression'",
-                        "regression", {"CCC": _ccc, "R2": _r2}),
+                        "regression", {"CCC": ccc, "R2": r2}),
 }
 TEACHERS = ("teacher_concat", "teacher_attention", "teacher_ecg", "teacher_eda", "teacher_ccc")
 STUDENTS = ("none", "pkdot", "pkdot_attention", "pkdot_hallucinate", "mt_pkdot",
@@ -108,7 +108,7 @@ def run_fold(name, data, fold, train, test, epochs):
     if task == "regression":
         teachers["teacher_ccc"] = teacher(regression_loss="ccc")
     rows = [row(label, model, X_priv[test]) for label, model in teachers.items()]
-    rows.append(row("linear", _linear(task).fit(X[train], y[train])))
+    rows.append(row("linear", linear_model(task).fit(X[train], y[train])))
     frozen = {label: FrozenEstimator(model) for label, model in teachers.items()}
     concat = frozen["teacher_concat"]
     rows += [
