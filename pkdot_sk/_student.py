@@ -499,43 +499,8 @@ class PKDOTStudent(_PrivilegedEstimator):
             )
 
         seed = self._seed()
-        self.teacher_ = None
-        self.teachers_ = []
-        self._teacher_widths = None
-        inputs = {}
-        hallucination_dims = None
-        if hasattr(self, "hallucinated_modalities_"):
-            del self.hallucinated_modalities_
-        if self.distillation != "none":
-            if X_priv_checked is None:
-                warnings.warn(
-                    "PKDOTStudent.fit got X_priv=None: training on the task loss alone, "
-                    "without distillation (distilled_=False).",
-                    PrivilegedDataWarning,
-                    stacklevel=2,
-                )
-            else:
-                self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)
-                                  for teacher in self._teacher_list()]
-                self.teacher_ = self.teachers_[0]
-                # Teachers are frozen: their targets are computed once per fit,
-                # side by side in one array (split again in the loss).
-                targets = [self._teacher_targets(teacher, X, X_priv)
-                           for teacher in self.teachers_]
-                self._teacher_widths = tuple(t.shape[1] for t in targets)
-                inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
-                if self._selects_teacher():
-                    # Per-sample task losses, (n_samples, n_teachers): summed
-                    # over each batch's rows to pick its teacher.
-                    inputs[TEACHER_TASK_LOSS_KEY] = np.column_stack(
-                        [self._teacher_task_losses(teacher, X, X_priv, y_net)
-                         for teacher in self.teachers_])
-                if self.hallucinate:
-                    hallucination_targets = self._hallucination_targets(X, X_priv)
-                    hallucination_dims = [target.shape[1] for target in hallucination_targets]
-                    inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(
-                        hallucination_targets, axis=1)
-
+        inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
+                                                          seed)
         self.x_scaler_ = self._fit_scaler(X)
         inputs["x"] = self._as_float32(self.x_scaler_, X)
         inputs = SliceDict(**inputs)
@@ -566,6 +531,47 @@ class PKDOTStudent(_PrivilegedEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _teacher_inputs(self, X, y, X_priv, X_priv_checked, y_net, seed):
+        """Fit the teachers (``teachers_``) and compute what the student learns
+        from them, once per fit: per-sample arrays keyed as the net expects,
+        and the widths of the hallucination targets (None without)."""
+        self.teacher_ = None
+        self.teachers_ = []
+        self._teacher_widths = None
+        inputs = {}
+        hallucination_dims = None
+        if hasattr(self, "hallucinated_modalities_"):
+            del self.hallucinated_modalities_
+        if self.distillation == "none":
+            return inputs, hallucination_dims
+        if X_priv_checked is None:
+            warnings.warn(
+                "PKDOTStudent.fit got X_priv=None: training on the task loss alone, "
+                "without distillation (distilled_=False).",
+                PrivilegedDataWarning,
+                stacklevel=3,
+            )
+            return inputs, hallucination_dims
+        self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)
+                          for teacher in self._teacher_list()]
+        self.teacher_ = self.teachers_[0]
+        # Teachers are frozen: their targets are computed once per fit, side
+        # by side in one array (split again in the loss).
+        targets = [self._teacher_targets(teacher, X, X_priv) for teacher in self.teachers_]
+        self._teacher_widths = tuple(t.shape[1] for t in targets)
+        inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
+        if self._selects_teacher():
+            # Per-sample task losses, (n_samples, n_teachers): summed over each
+            # batch's rows to pick its teacher.
+            inputs[TEACHER_TASK_LOSS_KEY] = np.column_stack(
+                [self._teacher_task_losses(teacher, X, X_priv, y_net)
+                 for teacher in self.teachers_])
+        if self.hallucinate:
+            hallucination_targets = self._hallucination_targets(X, X_priv)
+            hallucination_dims = [target.shape[1] for target in hallucination_targets]
+            inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(hallucination_targets, axis=1)
+        return inputs, hallucination_dims
 
     def _train(self, inputs, y_net, seed, *, distil, hallucination_dims=None, verbose=None):
         """Build the student network (seeded) and train it on these rows.
