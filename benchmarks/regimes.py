@@ -140,9 +140,10 @@ def summarise(frame, configs):
         for config in configs:
             if config not in scores:
                 continue
-            diff = scores[config] - scores["none"]
-            p_value = float(wilcoxon(scores[config], scores["none"]).pvalue) if np.any(
-                diff != 0) else 1.0
+            # Rounded so that equal differences are ties for the test however
+            # the scores were summed (a run, or its _folds.csv read back).
+            diff = (scores[config] - scores["none"]).round(12)
+            p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
             distilled = part[part.method == config]["distilled"]
             cells.append({
                 "dataset": name, "regime": regime, "config": config, "metric": metric,
@@ -158,8 +159,27 @@ def summarise(frame, configs):
     return cells
 
 
+def _ranks(cells):
+    """Rank of each configuration and of "none" in each cell where the teacher
+    is ahead (1 = best mean score; ties share the mean rank)."""
+    from scipy.stats import rankdata
+
+    ranks = {}
+    by_cell = {}
+    for cell in cells:
+        if cell["gap_share"] is not None:
+            by_cell.setdefault((cell["dataset"], cell["regime"]), []).append(cell)
+    for mine in by_cell.values():
+        names = [c["config"] for c in mine] + ["none"]
+        scores = [c["score"] for c in mine] + [mine[0]["none"]]
+        for name, rank in zip(names, rankdata([-s for s in scores])):
+            ranks.setdefault(name, []).append(rank)
+    return ranks
+
+
 def overview(cells, configs):
     rows = []
+    ranks = _ranks(cells)
     for config in configs:
         mine = [c for c in cells if c["config"] == config]
         shares = [c["gap_share"] for c in mine if c["gap_share"] is not None]
@@ -171,6 +191,7 @@ def overview(cells, configs):
                                                for c in mine])),
             "mean_gap_share": float(np.mean(shares)) if shares else None,
             "n_gap_cells": len(shares),
+            "mean_rank": float(np.mean(ranks[config])) if config in ranks else None,
             "distilled_share": float(np.mean([c["distilled_share"] for c in mine])),
         })
     for row in rows:
@@ -178,6 +199,17 @@ def overview(cells, configs):
         row["worst_cell"] = (f"{worst['dataset']} {worst['regime']} {worst['diff']:+.3f}"
                              f" (p={worst['p_value']:.3f})")
     return rows
+
+
+def matrix(cells):
+    """One row per data set, one column per regime."""
+    regimes = list(dict.fromkeys(c["regime"] for c in cells))
+    rows = {}
+    for cell in cells:
+        text = f"{cell['diff']:+.3f} ({cell['distilled_share']:.0%})"
+        rows.setdefault(cell["dataset"], {"dataset": cell["dataset"]})[cell["regime"]] = (
+            f"**{text}**" if cell["harmed"] else text)
+    return markdown(list(rows.values()), ["dataset"] + regimes, ["{}"] * (len(regimes) + 1))
 
 
 def report(cells, overview_rows, command, minutes):
@@ -190,10 +222,18 @@ def report(cells, overview_rows, command, minutes):
              "of the teacher-vs-none gap recovered over the cells where the teacher is ahead "
              "by at least 5 tolerances. `distilled_share`: share of fits that kept "
              "distillation.\n\n")
+    n_methods = len(overview_rows) + 1
+    text += (f"`mean_rank`: mean rank among the {n_methods} students (these configurations "
+             "and `none`; 1 = best) over the same cells.\n\n")
     text += markdown(overview_rows, ["config", "cells", "harmed", "worst_cell",
                                      "mean_diff_points", "mean_gap_share", "n_gap_cells",
-                                     "distilled_share"],
-                     ["{}", "{}", "{}", "{}", "{:+.2f}", "{:+.0%}", "{}", "{:.0%}"])
+                                     "mean_rank", "distilled_share"],
+                     ["{}", "{}", "{}", "{}", "{:+.2f}", "{:+.0%}", "{}", "{:.2f}", "{:.0%}"])
+    for config in dict.fromkeys(c["config"] for c in cells):
+        text += (f"\n## {config}: difference with `none`, data set x regime\n\n"
+                 "Mean test score minus that of `none`; **bold**: harmed; in brackets: "
+                 "share of fits that kept distillation.\n\n")
+        text += matrix([c for c in cells if c["config"] == config])
     text += "\n## Every cell\n\n"
     text += markdown(cells, ["dataset", "regime", "n_train", "config", "teacher", "none",
                              "score", "diff", "p_value", "gap_share", "distilled_share",
@@ -214,11 +254,41 @@ def main():
     parser.add_argument("--n-folds", type=int, default=10)
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--tag", default=None, help="write results/regimes_<tag>.md")
+    parser.add_argument("--from-folds", nargs="+", default=None, metavar="CSV",
+                        help="rebuild the tables from the _folds.csv of earlier runs "
+                             "(same draw and folds) instead of training")
     args = parser.parse_args()
     configs = {name: CONFIGS[name] for name in args.configs}
     configs.update(parse_grid(args.grid))
-
     start = time.perf_counter()
+    if args.from_folds:
+        frame = _merge_folds(args.from_folds)
+        frame = frame[frame.dataset.isin(args.datasets) & frame.regime.isin(args.regimes)]
+        configs = [m for m in frame["method"].unique() if m not in ("teacher", "none")]
+    else:
+        frame = _train_all(args, configs)
+    cells = summarise(frame, configs)
+    rows_overview = overview(cells, configs)
+    command = " ".join(["python benchmarks/regimes.py"] + sys.argv[1:])
+    text = report(cells, rows_overview, command, (time.perf_counter() - start) / 60)
+    print("\n" + text)
+    if args.tag:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"regimes_{args.tag}.md").write_text(text)
+        frame.to_csv(RESULTS / f"regimes_{args.tag}_folds.csv", index=False)
+
+
+def _merge_folds(paths):
+    import pandas as pd
+
+    frame = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    # Every run fits the same seeded teacher and "none" student on each fold.
+    return frame.drop_duplicates(["dataset", "regime", "fold", "method"])
+
+
+def _train_all(args, configs):
+    import pandas as pd
+
     jobs = []
     for name in args.datasets:
         dataset = DATASETS[name]
@@ -229,19 +299,7 @@ def main():
                 jobs.append(delayed(run_fold)(name, regime, fold, train, test, configs,
                                               args.draw))
     rows = [row for fold_rows in Parallel(n_jobs=args.n_jobs)(jobs) for row in fold_rows]
-
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
-    cells = summarise(frame, configs)
-    rows_overview = overview(cells, configs)
-    command = " ".join(["python benchmarks/regimes.py"] + sys.argv[1:])
-    text = report(cells, rows_overview, command, (time.perf_counter() - start) / 60)
-    print("\n" + text)
-    if args.tag:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"regimes_{args.tag}.md").write_text(text)
-        frame.to_csv(RESULTS / f"regimes_{args.tag}_folds.csv", index=False)
+    return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":
