@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 from torch import nn
 
+from ._divergence import DivergenceCheck
 from ._net import BATCH_LOADING, PrivilegedNet
 from .metrics import concordance_correlation_coefficient
 from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
@@ -301,11 +302,29 @@ class _PrivilegedEstimator(BaseEstimator):
             torch.manual_seed(seed)
             yield
 
+    def _divergence_causes(self, distillation):
+        """Likely causes of a diverging training, for its error: general ones
+        (most likely first) and those of the distillation term."""
+        causes = [f"the learning rate lr={self.lr:g} is too large (the default is 1e-3)"
+                  if self.lr > 1e-3 else
+                  f"the learning rate lr={self.lr:g} is too large for this data (try a "
+                  "smaller one)"]
+        if not self.standardize:
+            causes.append("unscaled inputs (standardize=False): scale X and X_priv, or set "
+                          "standardize=True")
+        else:
+            causes.append("features with extreme values (e.g. a unit error or outliers "
+                          "many orders of magnitude above the rest): rescale them")
+        if self.module is not None or getattr(self, "priv_module", None) is not None:
+            causes.append("a custom module producing non-finite values")
+        return causes, []
+
     def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), verbose=None,
-                     **distillation):
+                     owner=None, **distillation):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
         and task_weight parameters (none: the task loss alone); ``verbose``
-        overrides the estimator's."""
+        overrides the estimator's; ``owner`` names the training in the
+        error of a diverging one (default: the estimator's class)."""
         criterion = {"classification": nn.CrossEntropyLoss, "ordinal": CoralLoss,
                      "regression": CCCLoss if self.regression_loss == "ccc" else nn.MSELoss,
                      }[self.task]
@@ -315,7 +334,9 @@ class _PrivilegedEstimator(BaseEstimator):
                 self.validation_fraction, stratified=self._has_labels
             )
         # Callbacks keep state: each fit gets its own copies.
-        callbacks = list(extra_callbacks) + copy.deepcopy(list(self.callbacks or []))
+        check = DivergenceCheck(owner or type(self).__name__,
+                                *self._divergence_causes(distillation))
+        callbacks = [check, *extra_callbacks] + copy.deepcopy(list(self.callbacks or []))
         net = PrivilegedNet(
             module=module,
             criterion=criterion,

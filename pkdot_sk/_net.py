@@ -138,6 +138,11 @@ class PrivilegedNet(NeuralNet):
         if (
             training
             and self.distillation_loss is not None
+            # A non-finite task loss means the network has diverged: the
+            # batch's loss is non-finite whatever the distillation term adds,
+            # and the divergence check (on_batch_end) explains it, where the
+            # distillation loss would only fail on non-finite embeddings.
+            and bool(torch.isfinite(loss))
             and isinstance(X, Mapping)
             and TEACHER_EMBEDDING_KEY in X
         ):

@@ -17,6 +17,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator
+from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
                    TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
 from ._teacher import PrivilegedTeacher
@@ -481,6 +482,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         Returns
         -------
         self : PKDOTStudent
+
+        Raises
+        ------
+        ValueError
+            On invalid parameters or data, and when the training diverges
+            (``TrainingDivergedError``, a ValueError): a non-finite training
+            loss or weights, or a loss more than 1e10 times the first
+            batch's. Its message names the estimator, the epoch and the
+            likely causes.
         """
         self._validate_params()
         self._check_method()
@@ -559,6 +569,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         # Teachers are frozen: their targets are computed once per fit, side
         # by side in one array (split again in the loss).
         targets = [self._teacher_targets(teacher, X, X_priv) for teacher in self.teachers_]
+        for index, target in enumerate(targets):
+            # A frozen or custom teacher may have diverged: say so before training.
+            if not np.isfinite(target).all():
+                label = "teacher" if len(targets) == 1 else f"teacher[{index}]"
+                raise ValueError(
+                    f"{label} ({type(self.teachers_[index]).__name__}) gives non-finite "
+                    f"values (NaN or inf) on {int((~np.isfinite(target).all(axis=1)).sum())} "
+                    "of the training rows; expected finite embeddings (or outputs) to "
+                    "distil. Was it trained with a diverging learning rate?")
         self._teacher_widths = tuple(t.shape[1] for t in targets)
         inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
         if self._selects_teacher():
@@ -573,11 +592,13 @@ class PKDOTStudent(_PrivilegedEstimator):
             inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(hallucination_targets, axis=1)
         return inputs, hallucination_dims
 
-    def _train(self, inputs, y_net, seed, *, distil, hallucination_dims=None, verbose=None):
+    def _train(self, inputs, y_net, seed, *, distil, hallucination_dims=None, verbose=None,
+               owner=None):
         """Build the student network (seeded) and train it on these rows.
 
         ``distil=False`` gives the network and the training of
-        ``distillation="none"``, bit for bit for the same seed.
+        ``distillation="none"``, bit for bit for the same seed. ``owner``
+        names this training in the error of a diverging one.
         """
         with self._seeded_torch(seed):
             sample = torch.from_numpy(inputs["x"][:2])
@@ -600,8 +621,19 @@ class PKDOTStudent(_PrivilegedEstimator):
                 distillation_kwargs["hallucination_weight"] = self.hallucination_weight
                 distillation_kwargs["extra_callbacks"].append(
                     PassthroughScoring(HALLUCINATION_LOSS_KEY, on_train=True))
-            return self._fit_network(module, inputs, y_net, verbose=verbose,
+            return self._fit_network(module, inputs, y_net, verbose=verbose, owner=owner,
                                      **distillation_kwargs)
+
+    def _divergence_causes(self, distillation):
+        causes, distillation_causes = super()._divergence_causes(distillation)
+        if distillation and self.distillation == "pkdot":
+            distillation_causes.append(
+                f"ot_reg={self.ot_reg:g} too small for the PKDOT term's solver in float32 "
+                f"(raise it, e.g. to 0.01-0.1), or ot_weight={self.ot_weight:g} too large")
+        elif distillation:
+            distillation_causes.append(
+                "distillation_weight too large for this distillation method")
+        return causes, distillation_causes
 
     def _validate_distillation(self, inputs, y, y_net, groups, seed, hallucination_dims):
         """The safeguard: does distillation beat the task loss alone on held-out rows?
@@ -620,12 +652,14 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "n_distinct": n_distinct, "score": None, "score_none": None,
                     "win_rate": None}
         held_out = {True: [], False: []}
-        for train, valid in splits:
+        for split, (train, valid) in enumerate(splits, start=1):
             for distil in (True, False):
                 rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
+                owner = (f"{type(self).__name__} (safeguard: the {'distilled' if distil else 'undistilled'}"
+                         f" student of inner split {split} of {len(splits)})")
                 net = self._train(rows, y_net[train], seed, distil=distil,
                                   hallucination_dims=hallucination_dims if distil else None,
-                                  verbose=0)
+                                  verbose=0, owner=owner)
                 outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
                 held_out[distil].append((valid, self._decode_outputs(outputs)))
         valid = np.concatenate([rows for rows, _ in held_out[True]])
@@ -893,7 +927,11 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "teacher fitted elsewhere)."
                 )
             teacher = clone(teacher)
-        return teacher.fit(X, y, X_priv=X_priv)
+        try:
+            return teacher.fit(X, y, X_priv=X_priv)
+        except TrainingDivergedError as exc:
+            raise TrainingDivergedError(
+                f"{type(self).__name__}: its teacher could not be trained. {exc}") from exc
 
     def _outputs(self, X):
         check_is_fitted(self, "net_")

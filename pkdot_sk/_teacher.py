@@ -262,6 +262,15 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         Returns
         -------
         self : PrivilegedTeacher
+
+        Raises
+        ------
+        ValueError
+            On invalid parameters or data, and when the training diverges
+            (``TrainingDivergedError``, a ValueError): a non-finite training
+            loss or weights, or a loss more than 1e10 times the first
+            batch's. Its message names the estimator, the epoch and the
+            likely causes.
         """
         self._validate_params()
         X, y = self._validate_X_y(X, y)

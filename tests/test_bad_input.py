@@ -2,8 +2,15 @@
 
 import numpy as np
 import pytest
+import torch
+from skorch.callbacks import Callback
+from skorch.helper import SliceDict
+from sklearn.frozen import FrozenEstimator
 
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+from pkdot_sk._divergence import DivergenceCheck, TrainingDivergedError
+from pkdot_sk._net import BATCH_LOADING, PrivilegedNet
+from pkdot_sk.modules import MLPEncoder, StudentNetwork
 
 TINY = dict(max_epochs=1, random_state=0)
 
@@ -74,3 +81,86 @@ def test_predict_checks_feature_count(data):
     student = PKDOTStudent(**TINY).fit(X, y, X_priv=X_priv)
     with pytest.raises(ValueError, match="features"):
         student.predict(X[:, :3])
+
+
+# ---------------------------------------------------------------- divergence
+DIVERGING = dict(max_epochs=3, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def frozen_teacher(clf_data):
+    X, X_priv, y, _ = clf_data
+    return FrozenEstimator(PrivilegedTeacher(**DIVERGING).fit(X, y, X_priv=X_priv))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda t: PrivilegedTeacher(lr=1e30, **DIVERGING),
+     r"^PrivilegedTeacher: training diverged at epoch 1, batch \d+: the training loss is nan"
+     r".*Likely causes: the learning rate lr=1e\+30 is too large"),
+    (lambda t: PKDOTStudent(distillation="none", lr=1e30, **DIVERGING),
+     r"^PKDOTStudent: training diverged at epoch 1, batch \d+: the training loss is nan"
+     r".*lr=1e\+30"),
+    # The student's own PKDOT training (its frozen teacher is sound).
+    (lambda t: PKDOTStudent(t, lr=1e30, safeguard=None, **DIVERGING),
+     r"^PKDOTStudent: training diverged at epoch 1.*lr=1e\+30.*ot_reg=0\.01"),
+    # A default teacher shares the student's lr: it diverges first.
+    (lambda t: PKDOTStudent(lr=1e30, safeguard=None, **DIVERGING),
+     r"^PKDOTStudent: its teacher could not be trained\. PrivilegedTeacher: training "
+     r"diverged at epoch 1"),
+    (lambda t: PKDOTStudent(t, lr=1e30, **DIVERGING),
+     r"^PKDOTStudent \(safeguard: the distilled student of inner split 1 of \d\): training "
+     r"diverged"),
+    # Finite but exploding: lr=1e6 gives losses of 1e19 and more.
+    (lambda t: PrivilegedTeacher(lr=1e6, **DIVERGING),
+     r"^PrivilegedTeacher: training diverged at epoch 1.*the training loss reached "
+     r"\S+e\+\d\d, more than 1e\+10 times the first batch's"),
+    (lambda t: PKDOTStudent(t, lr=1e6, safeguard=None, **DIVERGING),
+     r"^PKDOTStudent: training diverged at epoch 1.*more than 1e\+10 times"),
+])
+def test_diverging_training_stops_with_an_explanation(make, match, data, frozen_teacher):
+    X, X_priv, y = data
+    with pytest.raises(TrainingDivergedError, match=match):
+        make(frozen_teacher).fit(X, y, X_priv=X_priv)
+
+
+class _PoisonAfterLastBatch(Callback):
+    """Turns a weight to NaN after the batch, as a diverging step would."""
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training:
+            with torch.no_grad():
+                next(net.module_.parameters()).view(-1)[0] = float("nan")
+
+
+def test_divergence_after_the_last_batch_is_caught(data):
+    # One batch, one epoch: the loss is finite, the weights are not afterwards.
+    X, X_priv, y = data
+    teacher = PrivilegedTeacher(max_epochs=1, batch_size=len(X), random_state=0,
+                                callbacks=[_PoisonAfterLastBatch()])
+    with pytest.raises(TrainingDivergedError, match=r"^PrivilegedTeacher: training diverged "
+                       r"at epoch 1: 1 of the network's \d+ parameter and buffer tensors "
+                       r"became non-finite"):
+        teacher.fit(X, y, X_priv=X_priv)
+
+
+def test_non_finite_distillation_term_names_its_causes_first(data):
+    # A distillation term that is NaN while the task loss is finite.
+    X, _, y = data
+    check = DivergenceCheck("Owner", ["general cause"], ["term cause"])
+    net = PrivilegedNet(
+        StudentNetwork(MLPEncoder(X.shape[1], (8,), 4, 0.0), 4, 2),
+        criterion=torch.nn.CrossEntropyLoss, max_epochs=2, batch_size=40, callbacks=[check],
+        distillation_loss=lambda student, teacher: student.sum() * float("nan"),
+        distillation_weight=1.0, **BATCH_LOADING)
+    inputs = SliceDict(x=X.astype(np.float32), z_teacher=np.zeros((len(X), 4), np.float32))
+    with pytest.raises(TrainingDivergedError,
+                       match=r"^Owner: training diverged at epoch 1, batch 1: the training "
+                       r"loss is nan \(its distillation term: nan\).*Likely causes: term "
+                       r"cause; general cause\.$"):
+        net.fit(inputs, (y > 0).astype(np.int64))
+
+
+def test_valid_fits_are_not_stopped(data):
+    X, X_priv, y = data
+    student = PKDOTStudent(lr=1e-2, safeguard=None, **DIVERGING).fit(X, y, X_priv=X_priv)
+    assert np.isfinite(student.net_.history[:, "train_loss"]).all()
