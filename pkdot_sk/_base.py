@@ -2,6 +2,7 @@
 the skorch net, prediction decoding and scikit-learn tags."""
 
 import copy
+import functools
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -56,6 +57,29 @@ def _n_rows(data):
     if hasattr(data, "shape") and len(data.shape) > 0:
         return data.shape[0]
     return len(data) if hasattr(data, "__len__") else None
+
+
+def _replaces_state_on_success(fit):
+    """Decorator of ``fit``: fit a shallow copy of the estimator, and make its
+    state the estimator's only once ``fit`` returns. A fit that raises (bad
+    data found late, a diverging training) leaves the estimator as it was:
+    fitted as before, or unfitted.
+
+    The copy starts from the whole current state, so a fit still sees (and
+    may delete) what an earlier fit or a subclass's ``fit`` set. ``fit`` must
+    rebind attributes, never mutate the objects they hold in place. Warnings
+    raised inside ``fit`` need one more level of ``stacklevel``.
+    """
+    @functools.wraps(fit)
+    def fit_aside(self, *args, **kwargs):
+        work = object.__new__(type(self))
+        vars(work).update(vars(self))
+        fit(work, *args, **kwargs)
+        vars(self).clear()
+        vars(self).update(vars(work))
+        return self
+
+    return fit_aside
 
 
 class _PrivilegedEstimator(BaseEstimator):

@@ -98,7 +98,7 @@ class DivergenceCheck(Callback):
         causes = (list(self.distillation_causes) + causes if distillation_first
                   else causes + list(self.distillation_causes))
         raise TrainingDivergedError(
-            f"{self.owner}: training diverged at {where}: {detail}. The fit was stopped. "
-            "Likely causes: "
+            f"{self.owner}: training diverged at {where}: {detail}. The fit was stopped; "
+            "the estimator keeps the state it had before it. Likely causes: "
             f"{'; '.join(causes) or 'the learning rate lr is too large'}."
         )

@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrivilegedDataWarning, _PrivilegedEstimator
+from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
                    TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
@@ -452,6 +452,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @_replaces_state_on_success
     def fit(self, X, y, X_priv=None, groups=None):
         """Fit the teacher on these rows, then distil it into the student.
 
@@ -538,7 +539,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "and gradients are approximate. Raise ot_max_iter, or ot_reg (a larger "
                 "epsilon converges faster).",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 
@@ -560,7 +561,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "PKDOTStudent.fit got X_priv=None: training on the task loss alone, "
                 "without distillation (distilled_=False).",
                 PrivilegedDataWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return inputs, hallucination_dims
         self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)

@@ -12,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import PrivilegedDataWarning, _PrivilegedEstimator
+from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
 from .modules import FUSIONS, TeacherNetwork, _measure, prepare_encoder, prepare_fusion
 
 # Name of the single privileged modality when priv_groups=None.
@@ -239,6 +239,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @_replaces_state_on_success
     def fit(self, X, y, X_priv=None):
         """Train on the regular and privileged modalities.
 
@@ -281,7 +282,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 "PrivilegedTeacher.fit got X_priv=None: training on X alone, a teacher "
                 "without privileged information (fitted_with_privileged_=False).",
                 PrivilegedDataWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         y_net = self._encode_targets(y)
         self.fitted_with_privileged_ = X_priv is not None

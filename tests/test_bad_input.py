@@ -5,9 +5,11 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 from skorch.helper import SliceDict
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
 
-from pkdot_sk import PKDOTStudent, PrivilegedTeacher
+from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._divergence import DivergenceCheck, TrainingDivergedError
 from pkdot_sk._net import BATCH_LOADING, PrivilegedNet
 from pkdot_sk.modules import MLPEncoder, StudentNetwork
@@ -164,3 +166,61 @@ def test_valid_fits_are_not_stopped(data):
     X, X_priv, y = data
     student = PKDOTStudent(lr=1e-2, safeguard=None, **DIVERGING).fit(X, y, X_priv=X_priv)
     assert np.isfinite(student.net_.history[:, "train_loss"]).all()
+
+
+# ---------------------------------------------------------- exception safety
+def _fitted_state(estimator):
+    params = estimator.get_params(deep=False)
+    return {key: value for key, value in vars(estimator).items() if key not in params}
+
+
+def _other_data(data):
+    """Late-failing refit data: other features, other classes, other rows."""
+    X, X_priv, y = data
+    return X[:90, :4] * 3.0, X_priv[:90, :2], np.where(y[:90] == 0, "a", "b")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: PrivilegedTeacher(**DIVERGING),
+    lambda: PKDOTStudent(distillation="none", **DIVERGING),
+    lambda: PKDOTStudent(safeguard=None, **DIVERGING),
+    lambda: PKDOTStudent(**DIVERGING),
+], ids=["teacher", "student-none", "student-pkdot", "student-safeguard"])
+def test_failed_refit_leaves_the_estimator_as_it_was(make, data):
+    # The issue's case: fit(good); fit(bad) raised, then predict_proba gave NaN
+    # (new scaler and teacher, old net).
+    X, X_priv, y = data
+    estimator = make().fit(X, y, X_priv=X_priv)
+    args = (X, X_priv) if isinstance(estimator, PrivilegedTeacher) else (X,)
+    proba = estimator.predict_proba(*args)
+    before = _fitted_state(estimator)
+    X_bad, X_priv_bad, y_bad = _other_data(data)
+    estimator.set_params(lr=1e30)  # passes validation, fails in training
+    with pytest.raises(TrainingDivergedError):
+        estimator.fit(X_bad, y_bad, X_priv=X_priv_bad)
+    after = _fitted_state(estimator)
+    assert after.keys() == before.keys()
+    assert all(after[key] is before[key] for key in before)
+    np.testing.assert_array_equal(estimator.predict_proba(*args), proba)
+
+
+@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
+def test_failed_first_fit_leaves_the_estimator_unfitted(Estimator, data):
+    X, X_priv, y = data
+    estimator = Estimator(lr=1e30, **DIVERGING)
+    params = dict(vars(estimator))
+    with pytest.raises(TrainingDivergedError):
+        estimator.fit(X, y, X_priv=X_priv)
+    assert vars(estimator) == params
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+
+
+def test_fit_warnings_point_at_the_caller(data):
+    X, _, y = data
+    with pytest.warns(PrivilegedDataWarning) as record:
+        PrivilegedTeacher(**DIVERGING).fit(X, y)
+    assert record[0].filename == __file__
+    with pytest.warns(PrivilegedDataWarning) as record:
+        PKDOTStudent(**DIVERGING).fit(X, y)
+    assert record[0].filename == __file__
