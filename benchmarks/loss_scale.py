@@ -51,7 +51,7 @@ def measure(student, X, y, z_teacher, batch, loss_kwargs, rng):
     module = student.net_.module_
     # The PKDOT term reaches the encoder (the head only sees the task loss).
     params = [p for p in module.encoder.parameters() if p.requires_grad]
-    x_all = torch.from_numpy(student._as_float32(student.x_scaler_, X))
+    x_all = torch.from_numpy(student._as_float32(student.x_scaler_, X, "X"))
     y_all = torch.from_numpy(np.searchsorted(student.classes_, y))
     values, grads, task_grads = [], [], []
     module.eval()  # no dropout: the same function on every draw

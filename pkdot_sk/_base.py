@@ -82,6 +82,26 @@ def _replaces_state_on_success(fit):
     return fit_aside
 
 
+def _overflow_message(scaler, X, scaled, name):
+    """Why ``scaled`` (``X`` through ``scaler``, as float32) is not finite."""
+    columns = np.flatnonzero(~np.isfinite(scaled).all(axis=0))
+    largest = float(np.abs(X[:, columns]).max())
+    variance = getattr(scaler, "var_", None)
+    if variance is not None and not np.isfinite(variance[columns]).all():
+        why = "their variance overflows float64 when standardised"
+    elif scaler.with_std:
+        why = "their standardised values exceed float32's range (about 3.4e38)"
+    else:
+        why = "they exceed float32's range (about 3.4e38) with standardize=False"
+    shown = columns[:10].tolist() + (["..."] if len(columns) > 10 else [])
+    return (
+        f"{name} has values that overflow once scaled for the network (float32) in "
+        f"column(s) {shown} (largest |value| {largest:.3g}): {why}. Expected values whose scaled "
+        f"float32 form is finite; rescale {name} (e.g. divide these columns by a power of "
+        "ten, or log-transform them)."
+    )
+
+
 class _PrivilegedEstimator(BaseEstimator):
     """Base class; subclasses define ``__init__`` and ``fit``."""
 
@@ -266,8 +286,10 @@ class _PrivilegedEstimator(BaseEstimator):
         y = y.reshape(len(y), -1)
         self.n_outputs_ = y.shape[1]
         # Standardised targets keep default learning rates sensible for any scale.
-        self.y_scaler_ = StandardScaler(with_mean=self.standardize, with_std=self.standardize).fit(y)
-        return self.y_scaler_.transform(y).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.y_scaler_ = StandardScaler(with_mean=self.standardize,
+                                            with_std=self.standardize).fit(y)
+        return self._as_float32(self.y_scaler_, y, "y")
 
     def _check_ordinal_levels(self):
         if not np.issubdtype(self.classes_.dtype, np.number):
@@ -305,14 +327,21 @@ class _PrivilegedEstimator(BaseEstimator):
     def _fit_scaler(self, X):
         """Per-feature scaler; for sequences, statistics over samples and steps."""
         scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize)
-        return scaler.fit(X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X)
+        # Statistics that overflow are reported by _as_float32, by name.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return scaler.fit(X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X)
 
     @staticmethod
-    def _as_float32(scaler, X):
-        if X.ndim == 3:
-            return scaler.transform(X.reshape(-1, X.shape[-1])).reshape(X.shape).astype(
-                np.float32)
-        return scaler.transform(X).astype(np.float32)
+    def _as_float32(scaler, X, name):
+        """``X`` scaled and cast to float32, the network's input; a ValueError
+        naming ``name`` when that is not finite (finite values beyond what
+        the scaler or float32 can represent)."""
+        flat = X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = scaler.transform(flat).astype(np.float32)
+        if not np.isfinite(scaled).all():
+            raise ValueError(_overflow_message(scaler, flat, scaled, name))
+        return scaled.reshape(X.shape)
 
     # ---------------------------------------------------------------- torch
     def _seed(self):

@@ -509,11 +509,13 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "hallucinate=False."
             )
 
+        # Before the teachers: X that overflows once scaled is rejected untrained.
+        self.x_scaler_ = self._fit_scaler(X)
+        x_net = self._as_float32(self.x_scaler_, X, "X")
         seed = self._seed()
         inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
                                                           seed)
-        self.x_scaler_ = self._fit_scaler(X)
-        inputs["x"] = self._as_float32(self.x_scaler_, X)
+        inputs["x"] = x_net
         inputs = SliceDict(**inputs)
         distil = self.teacher_ is not None
         self.safeguard_ = None
@@ -656,8 +658,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         for split, (train, valid) in enumerate(splits, start=1):
             for distil in (True, False):
                 rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
-                owner = (f"{type(self).__name__} (safeguard: the {'distilled' if distil else 'undistilled'}"
-                         f" student of inner split {split} of {len(splits)})")
+                kind = "distilled" if distil else "undistilled"
+                owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
+                         f"split {split} of {len(splits)})")
                 net = self._train(rows, y_net[train], seed, distil=distil,
                                   hallucination_dims=hallucination_dims if distil else None,
                                   verbose=0, owner=owner)
@@ -937,7 +940,7 @@ class PKDOTStudent(_PrivilegedEstimator):
     def _outputs(self, X):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        return self._forward(self._as_float32(self.x_scaler_, X))[0]
+        return self._forward(self._as_float32(self.x_scaler_, X, "X"))[0]
 
     def predict(self, X):
         """Labels (classification) or values (regression) from X alone."""
@@ -973,7 +976,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "safeguard=None to always distil."
             )
         X = self._validate_X(X, reset=False)
-        hallucinated = self._forward(self._as_float32(self.x_scaler_, X))[2]
+        hallucinated = self._forward(self._as_float32(self.x_scaler_, X, "X"))[2]
         dims = self.net_.module_.hallucination_dims
         return np.split(hallucinated, np.cumsum(dims)[:-1], axis=1)
 

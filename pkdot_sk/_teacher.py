@@ -391,9 +391,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def _inputs(self, X, X_priv):
         """Scaled float32 inputs in the SliceDict the net batches."""
-        inputs = {"x": self._as_float32(self.x_scaler_, X)}
+        inputs = {"x": self._as_float32(self.x_scaler_, X, "X")}
         if X_priv is not None:
-            inputs["x_priv"] = self._as_float32(self.priv_scaler_, X_priv)
+            inputs["x_priv"] = self._as_float32(self.priv_scaler_, X_priv, "X_priv")
         return SliceDict(**inputs)
 
     def _predict_inputs(self, X, X_priv):

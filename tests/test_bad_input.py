@@ -1,5 +1,7 @@
 """Bad input: one clear ValueError naming the argument."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -224,3 +226,50 @@ def test_fit_warnings_point_at_the_caller(data):
     with pytest.warns(PrivilegedDataWarning) as record:
         PKDOTStudent(**DIVERGING).fit(X, y)
     assert record[0].filename == __file__
+
+
+# ------------------------------------------------------ overflow after scaling
+OVERFLOW = r"{name} has values that overflow once scaled for the network \(float32\) in " \
+           r"column\(s\) \[1\] \(largest \|value\| 1e\+300\).*Expected values whose scaled " \
+           r"float32 form is finite"
+
+
+@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
+@pytest.mark.parametrize("name", ["X", "X_priv"])
+def test_values_that_overflow_once_scaled_are_rejected_before_training(Estimator, name, data,
+                                                                       monkeypatch):
+    # 1e300 passes check_array; its variance overflows float64.
+    X, X_priv, y = data
+    arrays = {"X": X, "X_priv": X_priv}
+    arrays[name] = arrays[name].copy()
+    arrays[name][3, 1] = 1e300
+    trainings = []
+    monkeypatch.setattr(PrivilegedNet, "fit", lambda net, *a, **k: trainings.append(net))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from the scaler either
+        with pytest.raises(ValueError, match=OVERFLOW.format(name=name)):
+            Estimator(**DIVERGING).fit(arrays["X"], y, X_priv=arrays["X_priv"])
+    assert trainings == []
+
+
+def test_overflow_without_standardisation_and_at_prediction(data):
+    X, _, y = data
+    X_big = X.copy()
+    X_big[3, 1] = 1e39  # beyond float32
+    student = PKDOTStudent(distillation="none", standardize=False, **DIVERGING)
+    with pytest.raises(ValueError, match=r"X has values that overflow.*float32's range "
+                                         r"\(about 3.4e38\) with standardize=False"):
+        student.fit(X_big, y)
+    student = PKDOTStudent(distillation="none", **DIVERGING).fit(X, y)
+    X_big[3, 1] = 1e300
+    with pytest.raises(ValueError, match=r"X has values that overflow.*standardised values "
+                                         r"exceed float32's range"):
+        student.predict(X_big)
+
+
+def test_regression_targets_that_overflow_are_rejected(data):
+    X, _, y = data
+    y_big = y.astype(float)
+    y_big[0] = 1e300
+    with pytest.raises(ValueError, match=r"^y has values that overflow once scaled"):
+        PKDOTStudent(task="regression", distillation="none", **DIVERGING).fit(X, y_big)
