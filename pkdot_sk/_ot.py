@@ -45,6 +45,9 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
+from ._checks import (check_finite_tensor, check_float_tensor, check_positive_int,
+                      check_positive_real, compute_dtype)
+
 __all__ = ["SolverReport", "sinkhorn_divergence", "solver_report"]
 
 # Automatic over-relaxation: the linearised optimum 2 / (1 + sqrt(1 - eta))
@@ -445,10 +448,11 @@ def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_it
     Parameters
     ----------
     x, y : torch.Tensor of shape (n, d)
-        The two clouds (same number of points and dimension), float32 or
-        float64, on any device.
+        The two clouds (same number of points and dimension), finite,
+        float32 or float64 (float16 and bfloat16 are computed in float32 and
+        the value returned in x's dtype), on any device.
     reg : float
-        Entropic regularisation epsilon (> 0).
+        Entropic regularisation epsilon (finite, > 0).
     decay : float, default=0.5
         Ratio between successive epsilons of the epsilon-scaling schedule of
         the cross term.
@@ -477,6 +481,15 @@ def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_it
         Differentiable scalar (envelope-theorem gradients: the plans at the
         returned potentials, no backpropagation through the iterations).
 
+    Raises
+    ------
+    TypeError
+        If x or y is not a floating-point torch tensor (numpy arrays and
+        integer tensors included).
+    ValueError
+        If x or y holds NaN or inf, their shapes differ, or an argument is
+        out of range (the message names it).
+
     References
     ----------
     .. [1] Feydy, J., Sejourne, T., Vialard, F.-X., Amari, S., Trouve, A., and
@@ -489,17 +502,38 @@ def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_it
        "Overrelaxed Sinkhorn-Knopp Algorithm for Regularized Optimal
        Transport." Algorithms, 2021.
     """
+    check_float_tensor(x, "x")
+    check_float_tensor(y, "y")
     if x.ndim != 2 or x.shape != y.shape:
         raise ValueError(
             f"x and y must be 2-D clouds of the same shape; got {tuple(x.shape)} and "
             f"{tuple(y.shape)}."
         )
-    if overrelaxation == "auto":
-        overrelaxation = None
-    elif not (isinstance(overrelaxation, Real) and 0.0 < overrelaxation < 2.0):
+    reg = check_positive_real(reg, "reg")
+    if not (isinstance(decay, Real) and 0.0 < decay < 1.0):
+        raise ValueError(f"decay must be a float in (0, 1); got {decay!r}.")
+    inner_iter = check_positive_int(inner_iter, "inner_iter")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    tol = check_positive_real(tol, "tol")
+    if overrelaxation != "auto" and not (
+            isinstance(overrelaxation, Real) and 0.0 < overrelaxation < 2.0):
         raise ValueError(f"overrelaxation must be 'auto' or in (0, 2); got {overrelaxation!r}.")
-    else:
-        overrelaxation = float(overrelaxation)
+    causes = ("embeddings or clouds computed from NaN or overflowing values, e.g. by a "
+              "diverging training")
+    check_finite_tensor(x, "x", causes)
+    check_finite_tensor(y, "y", causes)
+    # float16 and bfloat16 are solved in float32, the value returned in x's dtype.
+    dtype = x.dtype
+    value = _sinkhorn_divergence(x.to(compute_dtype(dtype)), y, reg, decay=float(decay),
+                                 inner_iter=inner_iter, max_iter=max_iter,
+                                 overrelaxation=overrelaxation, tol=tol)
+    return value.to(dtype)
+
+
+def _sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_iter=MAX_ITER,
+                         overrelaxation="auto", tol=TOL):
+    """:func:`sinkhorn_divergence` on arguments already checked (float32 or float64)."""
+    overrelaxation = None if overrelaxation == "auto" else float(overrelaxation)
     y = y.to(x.dtype)
     return _SinkhornDivergence.apply(
         x.contiguous(), y.contiguous(), float(reg), decay, inner_iter, max_iter,

@@ -9,12 +9,12 @@ student's projected to the teacher's width first); ``logit_kd_loss`` and
 ``generalized_distillation_loss`` compare outputs.
 """
 
-from numbers import Integral, Real
-
 import torch
 import torch.nn.functional as F
 
-from ._ot import MAX_ITER, TOL, sinkhorn_divergence
+from ._checks import (check_finite_tensor, check_float_tensor, check_positive_int,
+                      check_positive_real, compute_dtype)
+from ._ot import MAX_ITER, TOL, _sinkhorn_divergence
 from ._pkdot_cpu import pkdot_loss_cpu
 
 __all__ = [
@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 ANCHOR_STRATEGIES = ("least_similar", "most_similar", "all")
+# What makes embeddings non-finite, for pkdot_loss's error.
+_STUDENT_CAUSES = ("a diverging training (a learning rate too large), inputs too large for "
+                   "float32, or an encoder that produces NaN")
+_TEACHER_CAUSES = ("a teacher that diverged in training, inputs too large for float32, or "
+                   "targets computed from NaN data")
 
 
 def cosine_similarity_matrix(embeddings):
@@ -81,9 +86,12 @@ def pkdot_loss(
     Parameters
     ----------
     student_emb : torch.Tensor of shape (B, d_s)
-        Student embeddings of the batch.
+        Student embeddings of the batch: finite, float32 or float64 (float16
+        and bfloat16 are computed in float32 and the loss returned in their
+        dtype).
     teacher_emb : torch.Tensor of shape (B, d_t)
-        Teacher (fused) embeddings of the same samples, same order.
+        Teacher (fused) embeddings of the same samples, same order (cast to
+        the student's dtype).
     top_k : int, default=30
         Anchors per row. A value above the batch size uses all B columns
         (small last batches are therefore handled without error).
@@ -91,7 +99,8 @@ def pkdot_loss(
         How the anchor columns are chosen on the teacher matrix. "all"
         ignores ``top_k``.
     reg : float, default=0.01
-        Entropic regularisation epsilon of the Sinkhorn divergence.
+        Entropic regularisation epsilon of the Sinkhorn divergence (finite,
+        > 0).
     center : bool, default=False
         Subtract the batch mean from each embedding before the cosine
         similarities. Embeddings after a ReLU all lie in the positive orthant,
@@ -111,8 +120,19 @@ def pkdot_loss(
     Returns
     -------
     loss : torch.Tensor
-        Non-negative differentiable scalar; 0 for a batch of one sample
-        (a single point has no similarity structure to transfer).
+        Non-negative differentiable scalar in the student's dtype; 0 for a
+        batch of one sample (a single point has no similarity structure to
+        transfer).
+
+    Raises
+    ------
+    TypeError
+        If an embedding is not a floating-point torch tensor (numpy arrays
+        and integer tensors included).
+    ValueError
+        If an embedding holds NaN or inf (the message says which, and the
+        likely causes), the shapes disagree, or an argument is out of range
+        (the message names it).
 
     References
     ----------
@@ -122,6 +142,8 @@ def pkdot_loss(
     .. [2] Feydy, J. et al. "Interpolating between Optimal Transport and MMD
        using Sinkhorn Divergences." AISTATS 2019.
     """
+    check_float_tensor(student_emb, "student_emb")
+    check_float_tensor(teacher_emb, "teacher_emb")
     if student_emb.ndim != 2 or teacher_emb.ndim != 2:
         raise ValueError(
             "student_emb and teacher_emb must be 2-D (batch, features); got "
@@ -134,20 +156,20 @@ def pkdot_loss(
             f"{n_rows}; expected the same samples in the same order."
         )
     # numbers.Integral: numpy integers (e.g. from a GridSearchCV grid) are valid.
-    if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer; got {top_k!r}.")
-    top_k = int(top_k)
+    top_k = check_positive_int(top_k, "top_k")
     if anchors not in ANCHOR_STRATEGIES:
         raise ValueError(f"anchors must be one of {ANCHOR_STRATEGIES}; got {anchors!r}.")
-    if not reg > 0:
-        raise ValueError(f"reg must be a positive float; got {reg!r}.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, Real) or not tol > 0:
-        raise ValueError(f"tol must be a positive float; got {tol!r}.")
+    reg = check_positive_real(reg, "reg")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    tol = check_positive_real(tol, "tol")
+    check_finite_tensor(student_emb, "student_emb", _STUDENT_CAUSES)
+    check_finite_tensor(teacher_emb, "teacher_emb", _TEACHER_CAUSES)
     if n_rows < 2:
         return student_emb.sum() * 0.0
 
+    # float16 and bfloat16 are solved in float32, the value returned in the input dtype.
+    dtype = student_emb.dtype
+    student_emb = student_emb.to(compute_dtype(dtype))
     teacher_emb = teacher_emb.detach().to(student_emb.dtype).to(student_emb.device)
     if center:
         student_emb = student_emb - student_emb.mean(dim=0, keepdim=True)
@@ -156,13 +178,15 @@ def pkdot_loss(
     # S_reg(x / sqrt(k), y / sqrt(k)) = S_{k reg}(x, y) / k: the normalised
     # divergence is the plain one at a larger epsilon, scaled.
     scale = 1.0 / k if normalize else 1.0
-    solver = dict(reg=float(reg) / scale, max_iter=int(max_iter), tol=float(tol))
+    solver = dict(reg=reg / scale, max_iter=max_iter, tol=tol)
     if student_emb.device.type == "cpu" and student_emb.dtype in (torch.float32, torch.float64):
         # The same computation as _pkdot_loss_torch in one autograd node: on
         # CPU the dozen small torch operations cost as much as the OT solve.
-        return pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, scale=scale, **solver)
-    value = _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, **solver)
-    return value * scale if normalize else value
+        value = pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, scale=scale, **solver)
+    else:
+        value = _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, **solver)
+        value = value * scale if normalize else value
+    return value.to(dtype)
 
 
 def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter, tol):
@@ -178,7 +202,8 @@ def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter, tol):
         columns = torch.topk(sim_teacher, k, dim=1, largest=anchors == "most_similar").indices
         cloud_student = torch.gather(sim_student, 1, columns)
         cloud_teacher = torch.gather(sim_teacher, 1, columns)
-    return sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter, tol=tol)
+    # The clouds are finite similarities and the arguments checked: no second check.
+    return _sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter, tol=tol)
 
 
 # ------------------------------------------------------------------ baselines

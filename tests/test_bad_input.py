@@ -13,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._divergence import DivergenceCheck, TrainingDivergedError
+from pkdot_sk._ot import sinkhorn_divergence
 from pkdot_sk._net import BATCH_LOADING, PrivilegedNet
+from pkdot_sk.losses import pkdot_loss
 from pkdot_sk.modules import MLPEncoder, StudentNetwork
 
 TINY = dict(max_epochs=1, random_state=0)
@@ -273,3 +275,77 @@ def test_regression_targets_that_overflow_are_rejected(data):
     y_big[0] = 1e300
     with pytest.raises(ValueError, match=r"^y has values that overflow once scaled"):
         PKDOTStudent(task="regression", distillation="none", **DIVERGING).fit(X, y_big)
+
+
+# ------------------------------------------------------- the loss and solver
+def _cloud(n=8, d=4, seed=0):
+    return torch.rand(n, d, generator=torch.Generator().manual_seed(seed))
+
+
+def _with_nan(tensor, value=float("nan")):
+    tensor = tensor.clone()
+    tensor[2, 1] = value
+    return tensor
+
+
+# (call, expected exception, regex naming the argument and what was expected)
+LOSS_CASES = {
+    "pkdot_loss NaN student_emb": (
+        lambda: pkdot_loss(_with_nan(_cloud()), _cloud(seed=1)), ValueError,
+        r"^student_emb has non-finite values \(NaN\) in 1 of its 8 rows; expected finite "
+        r"values\. Likely causes: a diverging training"),
+    "pkdot_loss inf teacher_emb": (
+        lambda: pkdot_loss(_cloud(), _with_nan(_cloud(seed=1), float("inf"))), ValueError,
+        r"^teacher_emb has non-finite values \(inf\) in 1 of its 8 rows.*a teacher that "
+        r"diverged"),
+    "pkdot_loss numpy student_emb": (
+        lambda: pkdot_loss(_cloud().numpy(), _cloud(seed=1)), TypeError,
+        r"^student_emb must be a floating-point torch\.Tensor.*got a numpy\.ndarray"),
+    "pkdot_loss integer teacher_emb": (
+        lambda: pkdot_loss(_cloud(), torch.ones(8, 3, dtype=torch.int64)), TypeError,
+        r"^teacher_emb must be a floating-point torch\.Tensor.*got a torch\.Tensor of dtype "
+        r"torch\.int64"),
+    "pkdot_loss reg=inf": (
+        lambda: pkdot_loss(_cloud(), _cloud(seed=1), reg=float("inf")), ValueError,
+        r"^reg must be a finite positive float; got inf"),
+    "pkdot_loss reg=nan": (
+        lambda: pkdot_loss(_cloud(), _cloud(seed=1), reg=float("nan")), ValueError,
+        r"^reg must be a finite positive float; got nan"),
+    "pkdot_loss reg='0.1'": (
+        lambda: pkdot_loss(_cloud(), _cloud(seed=1), reg="0.1"), ValueError,
+        r"^reg must be a finite positive float; got '0\.1'"),
+    "pkdot_loss max_iter=-5": (
+        lambda: pkdot_loss(_cloud(), _cloud(seed=1), max_iter=-5), ValueError,
+        r"^max_iter must be a positive integer; got -5"),
+    "pkdot_loss tol=inf": (
+        lambda: pkdot_loss(_cloud(), _cloud(seed=1), tol=float("inf")), ValueError,
+        r"^tol must be a finite positive float; got inf"),
+    "sinkhorn_divergence NaN x": (
+        lambda: sinkhorn_divergence(_with_nan(_cloud()), _cloud(seed=1), 0.1), ValueError,
+        r"^x has non-finite values \(NaN\) in 1 of its 8 rows; expected finite values"),
+    "sinkhorn_divergence numpy y": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1).numpy(), 0.1), TypeError,
+        r"^y must be a floating-point torch\.Tensor"),
+    "sinkhorn_divergence reg=inf": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), float("inf")), ValueError,
+        r"^reg must be a finite positive float"),
+    "sinkhorn_divergence max_iter=-5": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), 0.1, max_iter=-5), ValueError,
+        r"^max_iter must be a positive integer; got -5"),
+    "sinkhorn_divergence inner_iter=0": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), 0.1, inner_iter=0), ValueError,
+        r"^inner_iter must be a positive integer; got 0"),
+    "sinkhorn_divergence tol=0": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), 0.1, tol=0.0), ValueError,
+        r"^tol must be a finite positive float; got 0\.0"),
+    "sinkhorn_divergence decay=1": (
+        lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), 0.1, decay=1.0), ValueError,
+        r"^decay must be a float in \(0, 1\); got 1\.0"),
+}
+
+
+@pytest.mark.parametrize("case", LOSS_CASES)
+def test_loss_and_solver_bad_input(case):
+    call, error, match = LOSS_CASES[case]
+    with pytest.raises(error, match=match):
+        call()

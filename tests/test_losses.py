@@ -255,3 +255,34 @@ def test_normalized_value_does_not_grow_with_the_batch():
         values[normalize] = large / small
     assert values[False] > 5
     assert 0.2 < values[True] < 1.5
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("anchors", ["all", "least_similar"])
+def test_half_precision_is_computed_in_float32(dtype, anchors):
+    # float16 gave NaN, bfloat16 a TypeError: both are solved in float32 and
+    # the loss and gradient come back in the input dtype.
+    student, teacher = (e.to(dtype) for e in embeddings(n=24, dtype=torch.float32))
+    student.requires_grad_(True)
+    value = pkdot_loss(student, teacher, top_k=8, anchors=anchors, normalize=True)
+    value.backward()
+    reference = student.detach().float().requires_grad_(True)
+    expected = pkdot_loss(reference, teacher.float(), top_k=8, anchors=anchors,
+                          normalize=True)
+    expected.backward()
+    assert value.dtype == dtype and student.grad.dtype == dtype
+    assert value.item() == pytest.approx(expected.item(), rel=1e-2)
+    assert torch.isfinite(student.grad).all()
+    np.testing.assert_allclose(student.grad.float().numpy(), reference.grad.numpy(),
+                               rtol=0.05, atol=1e-3 * reference.grad.abs().max().item())
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_solver(dtype):
+    from pkdot_sk._ot import sinkhorn_divergence
+
+    x, y = (torch.rand(16, 4, generator=torch.Generator().manual_seed(i)) for i in (0, 1))
+    value = sinkhorn_divergence(x.to(dtype), y.to(dtype), 0.1)
+    expected = sinkhorn_divergence(x.to(dtype).float(), y.to(dtype).float(), 0.1)
+    assert value.dtype == dtype
+    assert value.item() == pytest.approx(expected.item(), rel=1e-2)
