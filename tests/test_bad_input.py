@@ -1,6 +1,13 @@
-"""Bad input: one clear ValueError naming the argument."""
+"""Bad input and extreme settings: one clear error naming the argument.
 
+Tables of cases (input -> exception type and a regex the message must
+match), then the behaviours around them: a diverging training is stopped,
+a fit that raises leaves the estimator as it was.
+"""
+
+import copy
 import warnings
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -89,7 +96,7 @@ def test_predict_checks_feature_count(data):
         student.predict(X[:, :3])
 
 
-# ---------------------------------------------------------------- divergence
+# ------------------------------------------------------- estimators: the table
 DIVERGING = dict(max_epochs=3, batch_size=32, random_state=0)
 
 
@@ -99,36 +106,146 @@ def frozen_teacher(clf_data):
     return FrozenEstimator(PrivilegedTeacher(**DIVERGING).fit(X, y, X_priv=X_priv))
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda t: PrivilegedTeacher(lr=1e30, **DIVERGING),
-     r"^PrivilegedTeacher: training diverged at epoch 1, batch \d+: the training loss is nan"
-     r".*Likely causes: the learning rate lr=1e\+30 is too large"),
-    (lambda t: PKDOTStudent(distillation="none", lr=1e30, **DIVERGING),
-     r"^PKDOTStudent: training diverged at epoch 1, batch \d+: the training loss is nan"
-     r".*lr=1e\+30"),
+def _nan_weights(frozen):
+    """A frozen teacher that diverged elsewhere: NaN weights."""
+    teacher = copy.deepcopy(frozen.estimator)
+    with torch.no_grad():
+        for parameter in teacher.net_.module_.parameters():
+            parameter.fill_(float("nan"))
+    return FrozenEstimator(teacher)
+
+
+def _set(name, row, column, value):
+    """Data with one cell of X, X_priv or y replaced."""
+    def mutate(X, X_priv, y):
+        arrays = {"X": X, "X_priv": X_priv, "y": y.astype(float) if name == "y" else y}
+        arrays[name] = arrays[name].copy()
+        arrays[name][(row, column) if arrays[name].ndim == 2 else row] = value
+        return arrays["X"], arrays["X_priv"], arrays["y"]
+    return mutate
+
+
+def _same(X, X_priv, y):
+    return X, X_priv, y
+
+
+# make(frozen_teacher) -> estimator; mutate(X, X_priv, y) -> the bad data;
+# stage: "validation" (rejected before any network is trained), "training"
+# (stopped during training) or "predict" (fit on good data, predict on bad).
+Case = namedtuple("Case", "make mutate stage error match")
+OVERFLOW = (r"^{name} has values that overflow once scaled for the network \(float32\) in "
+            r"column\(s\) \[{column}\] \(largest \|value\| {value}\): {why}\. Expected values "
+            r"whose scaled float32 form is finite")
+VARIANCE = "their variance overflows float64 when standardised"
+ESTIMATOR_CASES = {
+    # Training that diverges: the message names the estimator, the epoch, lr.
+    "teacher lr=1e30": Case(
+        lambda t: PrivilegedTeacher(lr=1e30, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PrivilegedTeacher: training diverged at epoch 1, batch \d+: the training loss is "
+        r"nan.*Likely causes: the learning rate lr=1e\+30 is too large"),
+    "student distillation='none' lr=1e30": Case(
+        lambda t: PKDOTStudent(distillation="none", lr=1e30, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PKDOTStudent: training diverged at epoch 1, batch \d+: the training loss is nan"
+        r".*lr=1e\+30"),
     # The student's own PKDOT training (its frozen teacher is sound).
-    (lambda t: PKDOTStudent(t, lr=1e30, safeguard=None, **DIVERGING),
-     r"^PKDOTStudent: training diverged at epoch 1.*lr=1e\+30.*ot_reg=0\.01"),
+    "PKDOT student lr=1e30": Case(
+        lambda t: PKDOTStudent(t, lr=1e30, safeguard=None, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PKDOTStudent: training diverged at epoch 1.*lr=1e\+30.*ot_reg=0\.01"),
     # A default teacher shares the student's lr: it diverges first.
-    (lambda t: PKDOTStudent(lr=1e30, safeguard=None, **DIVERGING),
-     r"^PKDOTStudent: its teacher could not be trained\. PrivilegedTeacher: training "
-     r"diverged at epoch 1"),
-    (lambda t: PKDOTStudent(t, lr=1e30, **DIVERGING),
-     r"^PKDOTStudent \(safeguard: the distilled student of inner split 1 of \d\): training "
-     r"diverged"),
+    "PKDOT student lr=1e30, default teacher": Case(
+        lambda t: PKDOTStudent(lr=1e30, safeguard=None, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PKDOTStudent: its teacher could not be trained\. PrivilegedTeacher: training "
+        r"diverged at epoch 1.*lr=1e\+30"),
+    "PKDOT student lr=1e30, safeguard": Case(
+        lambda t: PKDOTStudent(t, lr=1e30, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PKDOTStudent \(safeguard: the distilled student of inner split 1 of \d\): training "
+        r"diverged.*lr=1e\+30"),
     # Finite but exploding: lr=1e6 gives losses of 1e19 and more.
-    (lambda t: PrivilegedTeacher(lr=1e6, **DIVERGING),
-     r"^PrivilegedTeacher: training diverged at epoch 1.*the training loss reached "
-     r"\S+e\+\d\d, more than 1e\+10 times the first batch's"),
-    (lambda t: PKDOTStudent(t, lr=1e6, safeguard=None, **DIVERGING),
-     r"^PKDOTStudent: training diverged at epoch 1.*more than 1e\+10 times"),
-])
-def test_diverging_training_stops_with_an_explanation(make, match, data, frozen_teacher):
+    "teacher lr=1e6": Case(
+        lambda t: PrivilegedTeacher(lr=1e6, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PrivilegedTeacher: training diverged at epoch 1.*the training loss reached "
+        r"\S+e\+\d\d, more than 1e\+10 times the first batch's.*lr=1e\+06"),
+    "PKDOT student lr=1e6": Case(
+        lambda t: PKDOTStudent(t, lr=1e6, safeguard=None, **DIVERGING), _same, "training",
+        TrainingDivergedError,
+        r"^PKDOTStudent: training diverged at epoch 1.*more than 1e\+10 times.*lr=1e\+06"),
+    # A teacher that diverged elsewhere, frozen: refused before training.
+    "frozen teacher with NaN weights": Case(
+        lambda t: PKDOTStudent(_nan_weights(t), safeguard=None, **DIVERGING), _same,
+        "validation", ValueError,
+        r"^teacher \(FrozenEstimator\) gives non-finite values \(NaN or inf\) on 120 of the "
+        r"training rows; expected finite embeddings"),
+    # Finite values that overflow once scaled (1e300 passes check_array).
+    "student X 1e300": Case(
+        lambda t: PKDOTStudent(**DIVERGING), _set("X", 3, 1, 1e300), "validation",
+        ValueError, OVERFLOW.format(name="X", column=1, value=r"1e\+300", why=VARIANCE)),
+    "student X_priv 1e300": Case(
+        lambda t: PKDOTStudent(**DIVERGING), _set("X_priv", 3, 2, -1e300), "validation",
+        ValueError, OVERFLOW.format(name="X_priv", column=2, value=r"1e\+300", why=VARIANCE)),
+    "teacher X 1e300": Case(
+        lambda t: PrivilegedTeacher(**DIVERGING), _set("X", 0, 0, 1e300), "validation",
+        ValueError, OVERFLOW.format(name="X", column=0, value=r"1e\+300", why=VARIANCE)),
+    "teacher X_priv 1e300": Case(
+        lambda t: PrivilegedTeacher(**DIVERGING), _set("X_priv", 3, 1, 1e300), "validation",
+        ValueError, OVERFLOW.format(name="X_priv", column=1, value=r"1e\+300", why=VARIANCE)),
+    "student X 1e39, standardize=False": Case(
+        lambda t: PKDOTStudent(distillation="none", standardize=False, **DIVERGING),
+        _set("X", 3, 4, 1e39), "validation", ValueError,
+        OVERFLOW.format(name="X", column=4, value=r"1e\+39",
+                        why=r"they exceed float32's range \(about 3\.4e38\) with "
+                            r"standardize=False")),
+    "regression y 1e300": Case(
+        lambda t: PKDOTStudent(task="regression", distillation="none", **DIVERGING),
+        _set("y", 0, None, 1e300), "validation", ValueError,
+        OVERFLOW.format(name="y", column=0, value=r"1e\+300", why=VARIANCE)),
+    "student predict X 1e300": Case(
+        lambda t: PKDOTStudent(distillation="none", **DIVERGING), _set("X", 3, 1, 1e300),
+        "predict", ValueError,
+        OVERFLOW.format(name="X", column=1, value=r"1e\+300",
+                        why=r"their standardised values exceed float32's range "
+                            r"\(about 3\.4e38\)")),
+    "teacher predict X_priv 1e300": Case(
+        lambda t: PrivilegedTeacher(**DIVERGING), _set("X_priv", 3, 1, 1e300), "predict",
+        ValueError,
+        OVERFLOW.format(name="X_priv", column=1, value=r"1e\+300",
+                        why=r"their standardised values exceed float32's range "
+                            r"\(about 3\.4e38\)")),
+}
+
+
+@pytest.mark.parametrize("case", ESTIMATOR_CASES)
+def test_estimator_bad_input(case, data, frozen_teacher, monkeypatch):
+    make, mutate, stage, error, match = ESTIMATOR_CASES[case]
+    estimator = make(frozen_teacher)
     X, X_priv, y = data
-    with pytest.raises(TrainingDivergedError, match=match):
-        make(frozen_teacher).fit(X, y, X_priv=X_priv)
+    if stage == "predict":
+        estimator.fit(X, y, X_priv=X_priv)
+    X_bad, X_priv_bad, y_bad = mutate(X, X_priv, y)
+    trained = []
+    original_fit = PrivilegedNet.fit
+    monkeypatch.setattr(PrivilegedNet, "fit",
+                        lambda net, *a, **k: trained.append(net) or original_fit(net, *a, **k))
+    with warnings.catch_warnings():
+        # One error, not RuntimeWarnings from the scaler or the solver first.
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(error, match=match):
+            if stage == "predict":
+                if isinstance(estimator, PrivilegedTeacher):
+                    estimator.predict(X_bad, X_priv_bad)
+                else:
+                    estimator.predict(X_bad)
+            else:
+                estimator.fit(X_bad, y_bad, X_priv=X_priv_bad)
+    assert (len(trained) == 0) == (stage != "training")
 
 
+# ---------------------------------------------------------------- divergence
 class _PoisonAfterLastBatch(Callback):
     """Turns a weight to NaN after the batch, as a diverging step would."""
 
@@ -181,16 +298,17 @@ def _fitted_state(estimator):
 def _other_data(data):
     """Late-failing refit data: other features, other classes, other rows."""
     X, X_priv, y = data
-    return X[:90, :4] * 3.0, X_priv[:90, :2], np.where(y[:90] == 0, "a", "b")
+    return X[:90, :4] * 3.0, X_priv[:90, :2].copy(), np.where(y[:90] == 0, "a", "b")
 
 
+@pytest.mark.parametrize("failure", ["diverging lr", "overflow found late"])
 @pytest.mark.parametrize("make", [
     lambda: PrivilegedTeacher(**DIVERGING),
     lambda: PKDOTStudent(distillation="none", **DIVERGING),
     lambda: PKDOTStudent(safeguard=None, **DIVERGING),
     lambda: PKDOTStudent(**DIVERGING),
 ], ids=["teacher", "student-none", "student-pkdot", "student-safeguard"])
-def test_failed_refit_leaves_the_estimator_as_it_was(make, data):
+def test_failed_refit_leaves_the_estimator_as_it_was(make, failure, data):
     # The issue's case: fit(good); fit(bad) raised, then predict_proba gave NaN
     # (new scaler and teacher, old net).
     X, X_priv, y = data
@@ -199,8 +317,16 @@ def test_failed_refit_leaves_the_estimator_as_it_was(make, data):
     proba = estimator.predict_proba(*args)
     before = _fitted_state(estimator)
     X_bad, X_priv_bad, y_bad = _other_data(data)
-    estimator.set_params(lr=1e30)  # passes validation, fails in training
-    with pytest.raises(TrainingDivergedError):
+    if failure == "diverging lr":
+        estimator.set_params(lr=1e30)  # passes validation, fails in training
+        expected = TrainingDivergedError
+    else:
+        # Passes check_array; found once the targets, features and scalers
+        # of the new fit are set (by the student's teacher, when it has one).
+        uses_priv = getattr(estimator, "distillation", "pkdot") != "none"
+        (X_priv_bad if uses_priv else X_bad)[5, 1] = 1e300
+        expected = ValueError
+    with pytest.raises(expected):
         estimator.fit(X_bad, y_bad, X_priv=X_priv_bad)
     after = _fitted_state(estimator)
     assert after.keys() == before.keys()
@@ -228,53 +354,6 @@ def test_fit_warnings_point_at_the_caller(data):
     with pytest.warns(PrivilegedDataWarning) as record:
         PKDOTStudent(**DIVERGING).fit(X, y)
     assert record[0].filename == __file__
-
-
-# ------------------------------------------------------ overflow after scaling
-OVERFLOW = r"{name} has values that overflow once scaled for the network \(float32\) in " \
-           r"column\(s\) \[1\] \(largest \|value\| 1e\+300\).*Expected values whose scaled " \
-           r"float32 form is finite"
-
-
-@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
-@pytest.mark.parametrize("name", ["X", "X_priv"])
-def test_values_that_overflow_once_scaled_are_rejected_before_training(Estimator, name, data,
-                                                                       monkeypatch):
-    # 1e300 passes check_array; its variance overflows float64.
-    X, X_priv, y = data
-    arrays = {"X": X, "X_priv": X_priv}
-    arrays[name] = arrays[name].copy()
-    arrays[name][3, 1] = 1e300
-    trainings = []
-    monkeypatch.setattr(PrivilegedNet, "fit", lambda net, *a, **k: trainings.append(net))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning from the scaler either
-        with pytest.raises(ValueError, match=OVERFLOW.format(name=name)):
-            Estimator(**DIVERGING).fit(arrays["X"], y, X_priv=arrays["X_priv"])
-    assert trainings == []
-
-
-def test_overflow_without_standardisation_and_at_prediction(data):
-    X, _, y = data
-    X_big = X.copy()
-    X_big[3, 1] = 1e39  # beyond float32
-    student = PKDOTStudent(distillation="none", standardize=False, **DIVERGING)
-    with pytest.raises(ValueError, match=r"X has values that overflow.*float32's range "
-                                         r"\(about 3.4e38\) with standardize=False"):
-        student.fit(X_big, y)
-    student = PKDOTStudent(distillation="none", **DIVERGING).fit(X, y)
-    X_big[3, 1] = 1e300
-    with pytest.raises(ValueError, match=r"X has values that overflow.*standardised values "
-                                         r"exceed float32's range"):
-        student.predict(X_big)
-
-
-def test_regression_targets_that_overflow_are_rejected(data):
-    X, _, y = data
-    y_big = y.astype(float)
-    y_big[0] = 1e300
-    with pytest.raises(ValueError, match=r"^y has values that overflow once scaled"):
-        PKDOTStudent(task="regression", distillation="none", **DIVERGING).fit(X, y_big)
 
 
 # ------------------------------------------------------- the loss and solver
