@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
@@ -140,9 +140,38 @@ class _PrivilegedEstimator(BaseEstimator):
     # ----------------------------------------------------------- validation
     def _validate_params(self):
         super()._validate_params()
+        self._check_hidden_units()
         if self.regression_loss == "ccc" and self.task != "regression":
             raise ValueError(
                 f"regression_loss='ccc' needs task='regression'; got task={self.task!r}."
+            )
+        # An error, not a warning: the CCC of a single row is undefined, so
+        # every batch's loss is exactly 1 with a zero gradient and the
+        # network would keep its random initial weights.
+        if self.regression_loss == "ccc" and self.batch_size < 2:
+            raise ValueError(
+                "regression_loss='ccc' needs batch_size >= 2: the concordance correlation "
+                "of a batch of one row is undefined, so its loss is constant (1) with a "
+                f"zero gradient and nothing would be learnt; got batch_size="
+                f"{self.batch_size}. Use a batch size of 32 or more (the CCC of small "
+                "batches is noisy), or regression_loss='mse'."
+            )
+
+    def _check_hidden_units(self):
+        """Widths of the default encoders' hidden layers: positive integers.
+
+        ``_parameter_constraints`` checks the container only (scikit-learn
+        has no constraint on the items of a tuple); a width of 0 gives a
+        constant encoder, a negative or float one fails deep inside torch.
+        """
+        bad = [units for units in self.hidden_units
+               if isinstance(units, bool) or not isinstance(units, Integral) or units < 1]
+        if bad:
+            raise InvalidParameterError(
+                f"The 'hidden_units' parameter of {type(self).__name__} must be a tuple or "
+                "list of positive ints, the widths of the default encoder's hidden layers "
+                f"(e.g. (128,) or (256, 128); () for none); got {self.hidden_units!r}, "
+                f"where {', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not."
             )
 
     def _validate_X(self, X, *, reset):

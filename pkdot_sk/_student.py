@@ -55,6 +55,9 @@ _MATCHES = {
 # SP paper weights its loss by 3000).
 DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 3000.0,
                    "pkt": 1.0}
+# Methods that compare samples within a mini-batch: a batch of one row has
+# no structure, their term is identically 0 there.
+_WITHIN_BATCH = ("pkdot", "rkd", "sp", "pkt")
 
 
 def _distillation_validates(win_rate, n_rows):
@@ -117,8 +120,9 @@ class PKDOTStudent(_PrivilegedEstimator):
     teacher_weights : array-like of shape (n_teachers,) or None, default=None
         Multi-teacher only: on every mini-batch the distillation term is
         ``sum_i w_i * loss(student, teacher_i)`` with the weights normalised
-        to sum to 1 (None: equal weights). Every teacher is used on every
-        batch; a weight of 0 drops a teacher. For "feature" the student's
+        to sum to 1 (None: equal weights), one per teacher (one for a
+        single teacher; another count is a ``ValueError``). Every teacher is
+        used on every batch; a weight of 0 drops a teacher. For "feature" the student's
         adapter projects to the teachers' concatenated widths and each block
         is matched to its teacher; "logit" and "gd" imitate each teacher's
         outputs. Hallucination (``hallucinate=True``) learns the first
@@ -174,14 +178,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         case over data sets and training budgets (``benchmarks/regimes.py``,
         docs/benchmarks.md). The authors' released configuration is
         ``set_params(ot_weight=0.6, anchors="least_similar", top_k=30,
-        ot_normalize=False, safeguard=None)``.
+        ot_normalize=False, safeguard=None)``. 0 adds nothing to the task
+        loss, so the fit is that of ``distillation="none"``: no teacher is
+        fitted and ``distilled_`` is False (with ``hallucinate=True`` the
+        teacher is still fitted, for the hallucination term).
     distillation_weight : float or None, default=None
         Weight of the distillation term for the methods other than "pkdot"
         (which uses ``ot_weight``). For "gd" it is the imitation parameter in
         [0, 1]: the loss is ``(1 - w) * task + w * imitation``. None uses the
         reference's value: logit 1, gd 0.5, feature 1, rkd 1 (with the
         paper's 25/50 inside :func:`~pkdot_sk.losses.rkd_loss`), sp 3000,
-        pkt 1.
+        pkt 1. 0 trains as ``distillation="none"`` (see ``ot_weight``).
     temperature : float, default=4.0
         Softmax temperature of "logit" and "gd".
     hallucinate : bool, default=False
@@ -266,7 +273,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         Default encoder's layers (also given to the default teacher).
     max_epochs : int, default=100
     batch_size : int, default=128
-        Mini-batch size; PKDOT compares the samples of each mini-batch.
+        Mini-batch size; PKDOT compares the samples of each mini-batch
+        (as do "rkd", "sp" and "pkt"), so these need at least 2, as does
+        ``regression_loss="ccc"`` (a ``ValueError`` otherwise).
     lr : float, default=1e-3
         Adam learning rate. (The released PKDOT code used 1e-4 with
         pretrained backbones; 1e-3 suits networks trained from scratch.)
@@ -299,13 +308,15 @@ class PKDOTStudent(_PrivilegedEstimator):
     teacher_ : estimator or None
         The teacher fitted (fitted clone, or the FrozenEstimator), also when
         the safeguard then trained without it; the first one with several
-        teachers; None without X_priv or with ``distillation="none"``.
+        teachers; None without X_priv, with ``distillation="none"`` or a term
+        of weight 0.
     teachers_ : list of estimators
         Every teacher used (one for a single teacher; empty when no
         distillation took place).
     distilled_ : bool
         True when the student was trained with the distillation term. False
-        for ``distillation="none"``, for ``fit`` without X_priv (which warns
+        for ``distillation="none"`` or a term of weight 0 (``ot_weight=0``,
+        ``distillation_weight=0``), for ``fit`` without X_priv (which warns
         with :class:`PrivilegedDataWarning` and trains on the task loss
         alone) and when the safeguard found that distillation did not help.
     safeguard_ : dict or None
@@ -556,7 +567,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         hallucination_dims = None
         if hasattr(self, "hallucinated_modalities_"):
             del self.hallucinated_modalities_
-        if self.distillation == "none":
+        if not self._uses_teacher():
             return inputs, hallucination_dims
         if X_priv_checked is None:
             warnings.warn(
@@ -723,12 +734,18 @@ class PKDOTStudent(_PrivilegedEstimator):
     def _normalised_teacher_weights(self, n_teachers):
         if self.teacher_weights is None:
             return (1.0 / n_teachers,) * n_teachers
-        weights = np.asarray(self.teacher_weights, dtype=np.float64).ravel()
-        if (weights.shape[0] != n_teachers or not np.all(np.isfinite(weights))
-                or np.any(weights < 0) or weights.sum() <= 0):
+        try:
+            weights = np.asarray(self.teacher_weights, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            weights = None
+        if (weights is None or weights.shape[0] != n_teachers
+                or not np.all(np.isfinite(weights)) or np.any(weights < 0)
+                or weights.sum() <= 0):
+            which = ("the single teacher" if n_teachers == 1
+                     else f"each of the {n_teachers} teachers in the teacher list")
             raise ValueError(
-                f"teacher_weights must hold {n_teachers} finite non-negative numbers (one per "
-                f"teacher) with a positive sum; got {self.teacher_weights!r}."
+                f"teacher_weights must hold {n_teachers} finite non-negative number(s), one "
+                f"for {which}, with a positive sum; got {self.teacher_weights!r}."
             )
         return tuple(float(w) for w in weights / weights.sum())
 
@@ -768,16 +785,52 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "distillation_weight is the imitation parameter of distillation='gd' and "
                 f"must be in [0, 1]; got {self.distillation_weight!r}."
             )
+        # An error, not a warning: the term asked for would be identically 0
+        # and the student trained as with distillation="none", while reporting
+        # distilled_=True.
+        if (self.distillation in _WITHIN_BATCH and self._term_weight() > 0
+                and self.batch_size < 2):
+            raise ValueError(
+                f"distillation={self.distillation!r} compares the samples of each "
+                "mini-batch with one another, so it needs batch_size >= 2 (a batch of one "
+                f"row has no structure to transfer: the term would be 0); got batch_size="
+                f"{self.batch_size}. Use a batch size of 32 or more, or distillation='none'."
+            )
+        n_teachers = len(self.teacher) if isinstance(self.teacher, list) else 1
+        if self.teacher_weights is not None and n_teachers:
+            self._normalised_teacher_weights(n_teachers)  # raises on a wrong count
+
+    def _term_weight(self):
+        """Weight of the distillation term: ``ot_weight`` for PKDOT,
+        ``distillation_weight`` (or the method's reference value) otherwise."""
+        if self.distillation == "pkdot":
+            return self.ot_weight
+        if self.distillation_weight is None:
+            return DEFAULT_WEIGHTS.get(self.distillation, 0.0)
+        return self.distillation_weight
+
+    def _uses_teacher(self):
+        """Whether fit fits teachers: a distillation method whose term has a
+        positive weight, or hallucination (its term learns from the teacher
+        whatever the weight of the other).
+
+        A term of weight 0 changes nothing in training: fitting a teacher for
+        it would cost a training and report a distillation that did not take
+        place, so such a fit is the fit of ``distillation="none"``.
+        """
+        if self.distillation == "none":
+            return False
+        return self.hallucinate or self._term_weight() > 0
 
     def _distillation_setup(self):
         """Keyword arguments of the net for the chosen method."""
         method = self.distillation
+        weight = self._term_weight()
         if method == "pkdot":
             loss = functools.partial(losses.pkdot_loss, top_k=self.top_k, anchors=self.anchors,
                                      reg=self.ot_reg, center=self.ot_center,
                                      normalize=self.ot_normalize, max_iter=self.ot_max_iter,
                                      tol=self.ot_tol)
-            weight = self.ot_weight
         else:
             loss = {
                 "logit": functools.partial(losses.logit_kd_loss, temperature=self.temperature),
@@ -788,8 +841,6 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "sp": losses.similarity_preserving_loss,
                 "pkt": losses.pkt_loss,
             }[method]
-            weight = (DEFAULT_WEIGHTS[method] if self.distillation_weight is None
-                      else self.distillation_weight)
         if self._selects_teacher():
             loss = functools.partial(
                 losses.best_teacher_loss, loss=loss, widths=self._teacher_widths,

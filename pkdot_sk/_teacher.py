@@ -81,7 +81,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         fused embedding); it is copied and re-initialised at every fit.
     hidden_units : tuple of int, default=(128,)
         Hidden layers of the default encoders (the convolution channels of
-        the temporal one).
+        the temporal one): positive ints, ``()`` for none.
     embedding_dim : int, default=64
         Width of the default encoders' embeddings and of the fused embedding.
     dropout : float, default=0.1
@@ -112,7 +112,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         the concordance correlation coefficient. CCC ignores an affine
         change applied to both predictions and targets, so the target
         standardisation does not change it. Other tasks need "mse" (the
-        default, unused by them).
+        default, unused by them). "ccc" needs ``batch_size >= 2`` (the CCC
+        of one row is undefined: a ``ValueError``).
     device : str or torch.device, default="cpu"
         Torch device for training and inference.
     random_state : int, RandomState instance or None, default=None

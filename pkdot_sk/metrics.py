@@ -64,10 +64,11 @@ def _check_weights(sample_weight, n_samples):
             f"sample_weight must have shape ({n_samples},), one weight per sample; "
             f"got shape {weights.shape}."
         )
-    if np.any(weights < 0) or not weights.sum() > 0:
+    # The largest weight, not the sum: a sum of weights near 1e308 overflows.
+    if np.any(weights < 0) or not weights.max() > 0:
         raise ValueError(
             "sample_weight must be non-negative with a positive sum; "
-            f"got minimum {weights.min()} and sum {weights.sum()}."
+            f"got minimum {weights.min()} and maximum {weights.max()}."
         )
     return weights
 
@@ -154,11 +155,13 @@ def concordance_correlation_coefficient(
     -----
     The denominator is zero only when the true and predicted values of an
     output are both constant and equal to each other; the score of that
-    output is then defined as 1.0 (perfect agreement). If it is zero in any
-    other case (values so small that their squares underflow), the score is
-    0.0. When only one of the two is constant, or both are constant with
-    different values, the covariance is zero and the score is 0.0 by the
-    formula. A column is treated as constant when all its values with a
+    output is then defined as 1.0 (perfect agreement). The values (and the
+    weights) are first multiplied by a power of two, an exact operation
+    that the CCC ignores, so that the moments neither overflow nor
+    underflow: the score is finite for any finite values (near 1e200 or
+    1e-200 alike). When only one of the two is constant, or both are
+    constant with different values, the covariance is zero and the score is
+    0.0 by the formula. A column is treated as constant when all its values with a
     positive weight are equal, so rounding in the mean never makes it look
     variable.
 
@@ -214,9 +217,23 @@ def concordance_correlation_coefficient(
     return float(np.average(scores, weights=multioutput))
 
 
+def _exact_scale(values):
+    """A power of two that brings the largest ``|value|`` into [0.5, 1): a
+    product by it is exact, and squares and sums of the scaled values
+    neither overflow (values near 1e200) nor underflow (near 1e-200)."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest == 0.0:
+        return 1.0
+    return float(np.ldexp(1.0, -int(np.frexp(largest)[1])))
+
+
 def _ccc_column(true, pred, weights):
     """CCC of one output (1-D arrays, validated weights)."""
     used = weights > 0
+    # The CCC is invariant to one scale applied to both arrays.
+    scale = _exact_scale(np.concatenate([true[used], pred[used]]))
+    true, pred = true * scale, pred * scale
+    weights = weights * _exact_scale(weights)
     total = weights.sum()
 
     def moments(values):

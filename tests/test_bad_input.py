@@ -216,6 +216,45 @@ ESTIMATOR_CASES = {
         OVERFLOW.format(name="X_priv", column=1, value=r"1e\+300",
                         why=r"their standardised values exceed float32's range "
                             r"\(about 3\.4e38\)")),
+    # Settings that cannot train: the loss or the term is constant.
+    "student ccc batch_size=1": Case(
+        lambda t: PKDOTStudent(task="regression", regression_loss="ccc", batch_size=1,
+                               distillation="none", **TINY), _same, "validation", ValueError,
+        r"^regression_loss='ccc' needs batch_size >= 2: .* constant \(1\) with a zero "
+        r"gradient.*got batch_size=1"),
+    "teacher ccc batch_size=1": Case(
+        lambda t: PrivilegedTeacher(task="regression", regression_loss="ccc", batch_size=1,
+                                    **TINY), _same, "validation", ValueError,
+        r"^regression_loss='ccc' needs batch_size >= 2"),
+    "PKDOT batch_size=1": Case(
+        lambda t: PKDOTStudent(batch_size=1, **TINY), _same, "validation", ValueError,
+        r"^distillation='pkdot' compares the samples of each mini-batch.*needs "
+        r"batch_size >= 2.*got batch_size=1"),
+    "rkd batch_size=1": Case(
+        lambda t: PKDOTStudent(distillation="rkd", batch_size=1, **TINY), _same,
+        "validation", ValueError, r"^distillation='rkd' compares .*batch_size >= 2"),
+    "hidden_units=(0,)": Case(
+        lambda t: PKDOTStudent(hidden_units=(0,), **TINY), _same, "validation", ValueError,
+        r"^The 'hidden_units' parameter of PKDOTStudent must be a tuple or list of positive "
+        r"ints.*got \(0,\), where 0 is not"),
+    "hidden_units=(64, -3)": Case(
+        lambda t: PrivilegedTeacher(hidden_units=(64, -3), **TINY), _same, "validation",
+        ValueError, r"^The 'hidden_units' parameter of PrivilegedTeacher must be .*got "
+        r"\(64, -3\), where -3 is not"),
+    "hidden_units=(2.5,)": Case(
+        lambda t: PKDOTStudent(hidden_units=(2.5,), **TINY), _same, "validation", TypeError,
+        r"^The 'hidden_units' parameter .*where 2\.5 is not"),
+    "hidden_units='64'": Case(
+        lambda t: PKDOTStudent(hidden_units="64", **TINY), _same, "validation", ValueError,
+        r"^The 'hidden_units' parameter of PKDOTStudent must be an instance of 'tuple' or "
+        r"an instance of 'list'"),
+    "teacher_weights 3 for one teacher": Case(
+        lambda t: PKDOTStudent(teacher_weights=[1, 2, 3], **TINY), _same, "validation",
+        ValueError, r"^teacher_weights must hold 1 finite non-negative number\(s\), one for "
+        r"the single teacher.*got \[1, 2, 3\]"),
+    "teacher_weights 1 for two teachers": Case(
+        lambda t: PKDOTStudent([t, t], teacher_weights=[1], **TINY), _same, "validation",
+        ValueError, r"^teacher_weights must hold 2 .*each of the 2 teachers"),
 }
 
 
@@ -281,6 +320,21 @@ def test_non_finite_distillation_term_names_its_causes_first(data):
                        r"loss is nan \(its distillation term: nan\).*Likely causes: term "
                        r"cause; general cause\.$"):
         net.fit(inputs, (y > 0).astype(np.int64))
+
+
+@pytest.mark.parametrize("weight", [
+    dict(ot_weight=0.0), dict(distillation="rkd", distillation_weight=0.0)])
+def test_a_term_of_weight_zero_fits_as_distillation_none(weight, data, monkeypatch):
+    # Nothing is distilled: no teacher is fitted, and distilled_ says so.
+    X, X_priv, y = data
+    fitted = []
+    monkeypatch.setattr(PrivilegedTeacher, "fit", lambda *a, **k: fitted.append(a))
+    student = PKDOTStudent(**weight, **DIVERGING).fit(X, y, X_priv=X_priv)
+    assert not fitted
+    assert not student.distilled_ and student.teacher_ is None and student.teachers_ == []
+    assert student.safeguard_ is None
+    none = PKDOTStudent(distillation="none", **DIVERGING).fit(X, y, X_priv=X_priv)
+    np.testing.assert_array_equal(student.predict_proba(X), none.predict_proba(X))
 
 
 def test_valid_fits_are_not_stopped(data):

@@ -1,6 +1,7 @@
 """Concordance correlation coefficient: metric, scorer and training loss."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -285,3 +286,18 @@ def test_regression_loss_ccc_needs_regression():
                                                      random_state=0)
     with pytest.raises(ValueError, match="regression_loss='ccc' needs task='regression'"):
         PKDOTStudent(regression_loss="ccc", max_epochs=1).fit(X, y, X_priv=X_priv)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-20, 1e20, 1e200, 1e300])
+def test_ccc_is_finite_and_scale_free_at_extreme_magnitudes(scale):
+    # Squares of values near 1e200 overflow, of values near 1e-200 underflow.
+    y_true = np.array([1.0, 2.0, 3.0, 4.5])
+    y_pred = np.array([1.2, 1.9, 3.3, 4.0])
+    expected = concordance_correlation_coefficient(y_true, y_pred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score = concordance_correlation_coefficient(y_true * scale, y_pred * scale,
+                                                    sample_weight=[1e300, 1e300, 2e300, 1e300])
+    weighted = concordance_correlation_coefficient(y_true, y_pred, sample_weight=[1, 1, 2, 1])
+    assert np.isfinite(score) and expected != weighted
+    np.testing.assert_allclose(score, weighted, rtol=1e-12)
