@@ -3,6 +3,7 @@ the skorch net, prediction decoding and scikit-learn tags."""
 
 import copy
 import functools
+import math
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -20,7 +21,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, va
 from torch import nn
 
 from ._divergence import DivergenceCheck
-from ._net import BATCH_LOADING, PrivilegedNet
+from ._inputs import read_array, read_targets
+from ._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet, has_batch_norm
 from .metrics import concordance_correlation_coefficient
 from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
 from .losses import CCCLoss
@@ -141,6 +143,7 @@ class _PrivilegedEstimator(BaseEstimator):
     def _validate_params(self):
         super()._validate_params()
         self._check_hidden_units()
+        self._check_device()
         if self.regression_loss == "ccc" and self.task != "regression":
             raise ValueError(
                 f"regression_loss='ccc' needs task='regression'; got task={self.task!r}."
@@ -156,6 +159,36 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"{self.batch_size}. Use a batch size of 32 or more (the CCC of small "
                 "batches is noisy), or regression_loss='mse'."
             )
+
+    def _check_device(self):
+        """A torch device that this torch can allocate on, checked before any
+        training (torch's own errors come late, from inside the teacher's fit,
+        and do not name the parameter)."""
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a torch device ({exc}); expected e.g. "
+                "'cpu', 'cuda' or 'cuda:0'."
+            ) from None
+        if device.type == "meta":
+            raise ValueError(
+                "device='meta' holds shapes but no data, so a network cannot be trained "
+                "there; expected a device with memory, e.g. 'cpu' or 'cuda'."
+            )
+        if device.type == "cpu":
+            return
+        try:
+            torch.empty(1, device=device)
+        except (AssertionError, RuntimeError) as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            hint = (f" (torch.cuda.is_available() is {torch.cuda.is_available()}, "
+                    f"{torch.cuda.device_count()} CUDA device(s))" if device.type == "cuda"
+                    else "")
+            raise ValueError(
+                f"device={self.device!r} is not available here{hint}: "
+                f"{why}. Expected a device it can use, e.g. device='cpu'."
+            ) from None
 
     def _check_hidden_units(self):
         """Widths of the default encoders' hidden layers: positive integers.
@@ -175,6 +208,7 @@ class _PrivilegedEstimator(BaseEstimator):
             )
 
     def _validate_X(self, X, *, reset):
+        X = read_array(X, "X")
         if _check_ndim(X, "X") == 3:
             X = self._check_sequences(X, "X")
             if reset:
@@ -190,11 +224,13 @@ class _PrivilegedEstimator(BaseEstimator):
         return X
 
     def _validate_X_y(self, X, y):
+        X = read_array(X, "X")
         ndim = _check_ndim(X, "X")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        y = read_targets(y, self.task)
         n_samples, n_targets = _n_rows(X), _n_rows(y)
         if None not in (n_samples, n_targets) and n_samples != n_targets:
             raise ValueError(
@@ -236,6 +272,7 @@ class _PrivilegedEstimator(BaseEstimator):
         """Check X_priv; ``None`` passes through. Returns a float array."""
         if X_priv is None:
             return None
+        X_priv = read_array(X_priv, "X_priv", n_samples=n_samples)
         if _check_ndim(X_priv, "X_priv") == 3:
             X_priv = self._check_sequences(X_priv, "X_priv")
         else:
@@ -412,9 +449,16 @@ class _PrivilegedEstimator(BaseEstimator):
                      }[self.task]
         train_split = None
         if self.validation_fraction is not None:
+            self._check_validation_split(y_net)
             train_split = ValidSplit(
                 self.validation_fraction, stratified=self._has_labels
             )
+        # BatchNorm cannot normalise one row in training: a last batch of one
+        # joins the batch before it. Other networks keep their batches as
+        # they were (the same training as before for the same seed).
+        loading = dict(BATCH_LOADING)
+        if has_batch_norm(module):
+            loading["iterator_train"] = MergeSingletonLoader
         # Callbacks keep state: each fit gets its own copies.
         check = DivergenceCheck(owner or type(self).__name__,
                                 *self._divergence_causes(distillation))
@@ -434,9 +478,36 @@ class _PrivilegedEstimator(BaseEstimator):
             device=self.device,
             verbose=self.verbose if verbose is None else verbose,
             **distillation,
-            **BATCH_LOADING,
+            **loading,
         )
         return net.fit(X_net, y_net)
+
+    def _check_validation_split(self, y_net):
+        """The split of ``validation_fraction`` leaves rows on both sides (one
+        per class on each when stratified): a ValueError naming the
+        parameter, where scikit-learn's splitter speaks of ``test_size``."""
+        n_rows = len(y_net)
+        n_valid = math.ceil(self.validation_fraction * n_rows)  # as ShuffleSplit counts
+        n_train = n_rows - n_valid
+        needed, why = 1, ""
+        if self._has_labels:
+            labels, counts = np.unique(y_net, return_counts=True)
+            needed = len(labels)
+            why = f" (the split is stratified: one row of each of the {needed} classes)"
+            if counts.min() < 2:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction:g} needs at least 2 rows "
+                    "of every class for its stratified split, but class "
+                    f"{self.classes_[labels[counts.argmin()]].tolist()!r} has 1 of the {n_rows} "
+                    "training rows; expected validation_fraction=None, or more rows."
+                )
+        if n_train < needed or n_valid < needed:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction:g} holds out {n_valid} of the "
+                f"{n_rows} training rows and trains on {n_train}; expected at least "
+                f"{needed} on each side{why}. Use a fraction between "
+                f"{needed / n_rows:.2g} and {1 - needed / n_rows:.2g}, or None."
+            )
 
     def _forward(self, X_net):
         """(outputs, embeddings[, hallucinated]) of the fitted net as float32

@@ -17,8 +17,9 @@ _UPCAST = (torch.float16, torch.bfloat16)
 _NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
 
 
-def check_float_tensor(tensor, name):
-    """A floating-point torch tensor, else a TypeError naming ``name``."""
+def check_float_tensor(tensor, name, *, upcast=True):
+    """A floating-point torch tensor, else a TypeError naming ``name``;
+    ``upcast``: the caller computes half precision in float32."""
     if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
         return tensor
     if isinstance(tensor, torch.Tensor):
@@ -27,10 +28,11 @@ def check_float_tensor(tensor, name):
         got = f"a numpy.ndarray of dtype {tensor.dtype}"
     else:
         got = f"{type(tensor).__name__}"
+    dtypes = ("float32 or float64; float16 and bfloat16 are computed in float32" if upcast
+              else "float32, float64, float16 or bfloat16")
     raise TypeError(
-        f"{name} must be a floating-point torch.Tensor (float32 or float64; float16 and "
-        f"bfloat16 are computed in float32); got {got}. Convert it with "
-        f"torch.as_tensor({name}, dtype=torch.float32)."
+        f"{name} must be a floating-point torch.Tensor ({dtypes}); got {got}. Convert it "
+        f"with torch.as_tensor({name}, dtype=torch.float32)."
     )
 
 

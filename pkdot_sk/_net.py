@@ -33,7 +33,8 @@ from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.helper import SliceDict
 from skorch.utils import multi_indexing, to_tensor
-from torch.utils.data import default_convert
+from torch.utils.data import (BatchSampler, DataLoader, RandomSampler, SequentialSampler,
+                              default_convert)
 
 from .losses import best_teacher_index
 
@@ -73,6 +74,58 @@ def _take_rows(data, indices, indexing):
     if isinstance(data, (np.ndarray, SliceDict)):
         return data[indices]
     return multi_indexing(data, indices, indexing)
+
+
+class _BatchesWithoutSingleton(BatchSampler):
+    """Batches of ``batch_size`` indices, a last batch of one index merged
+    into the batch before it."""
+
+    def __init__(self, sampler, batch_size):
+        super().__init__(sampler, batch_size, drop_last=False)
+
+    def __iter__(self):
+        # A generator, as BatchSampler's: nothing is drawn before the loader
+        # draws its own seed, so the random stream is the default loader's.
+        previous = None
+        for batch in super().__iter__():
+            # With batch_size > 1 only the last batch can hold one index.
+            if previous is not None and len(batch) == 1 and self.batch_size > 1:
+                batch = previous + batch
+            elif previous is not None:
+                yield previous
+            previous = batch
+        if previous is not None:
+            yield previous
+
+    def __len__(self):
+        n_batches = super().__len__()
+        # x % batch_size == 1 never holds for batch_size == 1.
+        merged = n_batches > 1 and len(self.sampler) % self.batch_size == 1
+        return n_batches - int(merged)
+
+
+class MergeSingletonLoader(DataLoader):
+    """Training ``DataLoader`` whose last batch of one row joins the batch
+    before it (``batch_size + 1`` rows).
+
+    For networks with BatchNorm layers, which cannot normalise a batch of
+    one row in training mode (torch: "Expected more than 1 value per
+    channel"). It shuffles and draws random numbers exactly as the default
+    loader does, so the batches are the same whenever the number of rows
+    does not leave one over.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, generator=None, **kwargs):
+        sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                   else SequentialSampler(dataset))
+        super().__init__(dataset, batch_sampler=_BatchesWithoutSingleton(sampler, batch_size),
+                         generator=generator, **kwargs)
+
+
+def has_batch_norm(module):
+    """Whether ``module`` holds a BatchNorm layer."""
+    return any(isinstance(sub, torch.nn.modules.batchnorm._BatchNorm)
+               for sub in module.modules())
 
 
 BATCH_LOADING = {

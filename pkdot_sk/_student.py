@@ -1,6 +1,7 @@
 """PKDOTStudent: a regular-modality model distilled from a privileged teacher."""
 
 import functools
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -12,7 +13,9 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import metadata_routing
+from sklearn.utils._param_validation import (HasMethods, Interval, InvalidParameterError,
+                                             StrOptions)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -268,7 +271,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         Student encoder (protocol in :mod:`pkdot_sk.modules`); None builds
         an :class:`~pkdot_sk.modules.MLPEncoder` for 2-D X and a
         :class:`~pkdot_sk.modules.TemporalConvEncoder` for 3-D X (sequences).
-        Copied and re-initialised at every fit.
+        Copied and re-initialised at every fit. With BatchNorm layers, a
+        last training batch of one row is merged into the batch before it.
     hidden_units, embedding_dim, dropout
         Default encoder's layers (also given to the default teacher).
     max_epochs : int, default=100
@@ -290,6 +294,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         Task loss of ``task="regression"``, as in :class:`PrivilegedTeacher`
         (a default teacher uses the same).
     device : str or torch.device, default="cpu"
+        As in :class:`PrivilegedTeacher` (checked before any training).
     random_state : int, RandomState instance or None, default=None
         Seeds the student and a default teacher. An int gives identical
         predictions on CPU.
@@ -362,8 +367,11 @@ class PKDOTStudent(_PrivilegedEstimator):
     """
 
     # X_priv and groups reach fit without set_fit_request when metadata
-    # routing is enabled.
+    # routing is enabled. predict and predict_proba take X_priv only to say
+    # that it is not used: never routed there.
     __metadata_request__fit = {"X_priv": True, "groups": True}
+    __metadata_request__predict = {"X_priv": metadata_routing.UNUSED}
+    __metadata_request__predict_proba = {"X_priv": metadata_routing.UNUSED}
 
     _parameter_constraints = {
         **_PrivilegedEstimator._parameter_constraints,
@@ -755,6 +763,11 @@ class PKDOTStudent(_PrivilegedEstimator):
                 and len(self._teacher_widths) > 1)
 
     def _check_method(self):
+        if isinstance(self.teacher, list):
+            for index, teacher in enumerate(self.teacher):
+                _check_teacher(teacher, f"teacher[{index}]")
+        else:
+            _check_teacher(self.teacher, "teacher")
         if self.teacher_selection == "best_per_batch" and self.teacher_weights is not None:
             raise ValueError(
                 "teacher_weights must be None with teacher_selection='best_per_batch': that "
@@ -993,13 +1006,33 @@ class PKDOTStudent(_PrivilegedEstimator):
         X = self._validate_X(X, reset=False)
         return self._forward(self._as_float32(self.x_scaler_, X, "X"))[0]
 
-    def predict(self, X):
-        """Labels (classification) or values (regression) from X alone."""
+    def predict(self, X, X_priv=None):
+        """Labels (classification) or values (regression) from X alone.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+        X_priv : None
+            Not used: the student predicts from X alone. Anything but None
+            raises a TypeError saying so (the teacher's ``predict`` takes
+            X_priv; the student's does not need it).
+        """
+        _check_no_priv(X_priv, "predict")
         return self._decode_outputs(self._outputs(X))
 
     @available_if(lambda self: self.task in ("classification", "ordinal"))
-    def predict_proba(self, X):
-        """Class (or level) probabilities from X alone, columns ordered as ``classes_``."""
+    def predict_proba(self, X, X_priv=None):
+        """Class (or level) probabilities from X alone, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+        X_priv : None
+            Not used, as in :meth:`predict`.
+        """
+        _check_no_priv(X_priv, "predict_proba")
         return self._proba(self._outputs(X))
 
     @available_if(lambda self: self.hallucinate)
@@ -1034,3 +1067,47 @@ class PKDOTStudent(_PrivilegedEstimator):
     def score(self, X, y, sample_weight=None):
         """Accuracy (classification) or R^2 (regression) from X alone."""
         return self._score(y, self.predict(X), sample_weight)
+
+
+def _check_no_priv(X_priv, method):
+    if X_priv is not None:
+        raise TypeError(
+            f"PKDOTStudent.{method} takes X alone: the student predicts from the regular "
+            "modality, and privileged data is used in fit only (by its teacher); got "
+            f"X_priv of type {type(X_priv).__name__}. Call {method}(X)."
+        )
+
+
+def _check_teacher(teacher, label):
+    """A teacher instance that takes privileged data, else an
+    InvalidParameterError (a ValueError and a TypeError) naming ``label``."""
+    if teacher is None:
+        return
+    if isinstance(teacher, type):
+        raise InvalidParameterError(
+            f"{label} is the class {teacher.__name__}, not an estimator; expected an "
+            f"instance, e.g. {label}={teacher.__name__}()."
+        )
+    frozen = isinstance(teacher, FrozenEstimator)
+    inner = teacher.estimator if frozen else teacher
+    calls = (("fit", lambda sig: sig.bind(None, None, X_priv=None)),
+             ("transform", lambda sig: sig.bind(None, None)))
+    # A frozen teacher is used as fitted: only its transform is called.
+    for method, call in calls[frozen:]:
+        function = getattr(inner, method, None)
+        if function is None:
+            continue  # reported by the parameter constraints and _teacher_list
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            continue  # no signature to read (a builtin): left to the call
+        try:
+            call(signature)
+        except TypeError:
+            raise InvalidParameterError(
+                f"{label} ({type(inner).__name__}) does not take privileged data: its "
+                f"{method}{signature} cannot be called as "
+                f"{'fit(X, y, X_priv=X_priv)' if method == 'fit' else 'transform(X, X_priv)'}"
+                ". Expected a teacher with fit(X, y, X_priv=...) and transform(X, X_priv), "
+                "such as PrivilegedTeacher (or FrozenEstimator of a fitted one)."
+            ) from None

@@ -44,7 +44,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`
         for 2-D X and a :class:`~pkdot_sk.modules.TemporalConvEncoder` for
         3-D X (sequences). The instance is copied and re-initialised at
-        every fit.
+        every fit. With BatchNorm layers in the network, a last training
+        batch of one row (which BatchNorm cannot normalise) is merged into
+        the batch before it.
     priv_module : None, torch.nn.Module, dict or list, default=None
         Encoders of the privileged modalities, same protocol as ``module``
         (each receives the columns of its modality). None builds the default
@@ -97,7 +99,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     validation_fraction : float or None, default=None
         None trains on every row. A fraction holds out that share of the rows
         (stratified for classification) and records ``valid_loss`` in
-        ``net_.history``, e.g. for a skorch ``EarlyStopping`` callback.
+        ``net_.history``, e.g. for a skorch ``EarlyStopping`` callback. Both
+        sides must keep a row of each class (a ``ValueError`` otherwise).
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (progress, early stopping, checkpoints); each
         fit uses fresh copies.
@@ -115,7 +118,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         default, unused by them). "ccc" needs ``batch_size >= 2`` (the CCC
         of one row is undefined: a ``ValueError``).
     device : str or torch.device, default="cpu"
-        Torch device for training and inference.
+        Torch device for training and inference. ``fit`` checks first that
+        torch can allocate on it (a ``ValueError`` naming ``device`` for an
+        invalid name, ``"meta"``, or ``"cuda"`` without CUDA).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and dropout. An int gives
         identical results on CPU.

@@ -207,28 +207,33 @@ def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter, tol):
 
 
 # ------------------------------------------------------------------ baselines
-def _check_pair(student, teacher, *, same_width=False):
+def _check_pair(student, teacher, names, *, same_width=False):
+    """The checks of pkdot_loss for a student and a teacher tensor (names in
+    the errors): floating torch tensors, 2-D, the same rows, finite."""
+    student_name, teacher_name = names
+    check_float_tensor(student, student_name, upcast=False)
+    check_float_tensor(teacher, teacher_name, upcast=False)
     if student.ndim != 2 or teacher.ndim != 2:
         raise ValueError(
-            "student and teacher tensors must be 2-D (batch, features); got shapes "
+            f"{student_name} and {teacher_name} must be 2-D (batch, features); got shapes "
             f"{tuple(student.shape)} and {tuple(teacher.shape)}."
         )
     if student.shape[0] != teacher.shape[0]:
         raise ValueError(
-            f"teacher tensor has {teacher.shape[0]} rows but the student's has "
+            f"{teacher_name} has {teacher.shape[0]} rows but {student_name} has "
             f"{student.shape[0]}; expected the same samples in the same order."
         )
     if same_width and student.shape[1] != teacher.shape[1]:
         raise ValueError(
-            f"student and teacher tensors must have the same width; got {student.shape[1]} "
-            f"and {teacher.shape[1]} (project the student's first)."
+            f"{student_name} and {teacher_name} must have the same width; got "
+            f"{student.shape[1]} and {teacher.shape[1]} (project the student's first)."
         )
+    check_finite_tensor(student, student_name, _STUDENT_CAUSES)
+    check_finite_tensor(teacher, teacher_name, _TEACHER_CAUSES)
     return teacher.detach().to(student.dtype)
 
 
-def _check_temperature(temperature):
-    if not temperature > 0:
-        raise ValueError(f"temperature must be a positive float; got {temperature!r}.")
+_EMBEDDINGS = ("student_emb", "teacher_emb")
 
 
 def logit_kd_loss(student_logits, teacher_logits, *, temperature=4.0):
@@ -249,8 +254,9 @@ def logit_kd_loss(student_logits, teacher_logits, *, temperature=4.0):
     .. [1] Hinton, G., Vinyals, O., and Dean, J. "Distilling the Knowledge in
        a Neural Network." NIPS Deep Learning Workshop, 2015.
     """
-    teacher_logits = _check_pair(student_logits, teacher_logits, same_width=True)
-    _check_temperature(temperature)
+    teacher_logits = _check_pair(student_logits, teacher_logits,
+                                 ("student_logits", "teacher_logits"), same_width=True)
+    temperature = check_positive_real(temperature, "temperature")
     log_p_student = F.log_softmax(student_logits / temperature, dim=1)
     log_p_teacher = F.log_softmax(teacher_logits / temperature, dim=1)
     kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1).mean()
@@ -280,12 +286,13 @@ def generalized_distillation_loss(student_output, teacher_output, *, temperature
     .. [1] Lopez-Paz, D., Bottou, L., Schoelkopf, B., and Vapnik, V.
        "Unifying distillation and privileged information." ICLR 2016.
     """
-    teacher_output = _check_pair(student_output, teacher_output, same_width=True)
+    teacher_output = _check_pair(student_output, teacher_output,
+                                 ("student_output", "teacher_output"), same_width=True)
     if task == "regression":
         return F.mse_loss(student_output, teacher_output)
     if task != "classification":
         raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}.")
-    _check_temperature(temperature)
+    temperature = check_positive_real(temperature, "temperature")
     soft_labels = F.softmax(teacher_output / temperature, dim=1)
     return -(soft_labels * F.log_softmax(student_output, dim=1)).sum(dim=1).mean()
 
@@ -306,7 +313,8 @@ def feature_distillation_loss(student_projected, teacher_emb, *, metric="mse"):
     ----------
     .. [1] Romero, A. et al. "FitNets: Hints for Thin Deep Nets." ICLR 2015.
     """
-    teacher_emb = _check_pair(student_projected, teacher_emb, same_width=True)
+    teacher_emb = _check_pair(student_projected, teacher_emb,
+                              ("student_projected", "teacher_emb"), same_width=True)
     if metric == "mse":
         return F.mse_loss(student_projected, teacher_emb)
     if metric == "cosine":
@@ -346,7 +354,7 @@ def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.
     .. [1] Park, W., Kim, D., Lu, Y., and Cho, M. "Relational Knowledge
        Distillation." CVPR 2019.
     """
-    teacher_emb = _check_pair(student_emb, teacher_emb)
+    teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
     if len(student_emb) < 2:
         return student_emb.sum() * 0.0
     with torch.no_grad():
@@ -374,7 +382,7 @@ def similarity_preserving_loss(student_emb, teacher_emb):
     .. [1] Tung, F., and Mori, G. "Similarity-Preserving Knowledge
        Distillation." ICCV 2019.
     """
-    teacher_emb = _check_pair(student_emb, teacher_emb)
+    teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
     gram_student = F.normalize(student_emb @ student_emb.T, dim=1)
     gram_teacher = F.normalize(teacher_emb @ teacher_emb.T, dim=1)
     return ((gram_student - gram_teacher) ** 2).sum() / len(student_emb) ** 2
@@ -400,7 +408,7 @@ def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
     .. [1] Passalis, N., and Tefas, A. "Learning Deep Representations with
        Probabilistic Knowledge Transfer." ECCV 2018.
     """
-    teacher_emb = _check_pair(student_emb, teacher_emb)
+    teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
 
     def conditional(emb):
         kernel = (cosine_similarity_matrix(emb) + 1.0) / 2.0
@@ -540,10 +548,14 @@ def best_teacher_loss(student, teachers, teacher_losses, *, loss, widths, split_
 
 # ------------------------------------------------------------------ regression
 class CCCLoss(torch.nn.Module):
-    """:func:`ccc_loss` as a skorch criterion (``regression_loss="ccc"``)."""
+    """:func:`ccc_loss` as a skorch criterion (``regression_loss="ccc"``).
+
+    Unchecked: a non-finite loss in training is reported by the divergence
+    check, with the estimator, the epoch and the likely causes.
+    """
 
     def forward(self, y_pred, y_true):
-        return ccc_loss(y_pred, y_true)
+        return _ccc_loss(y_pred, y_true, 1e-8)
 
 
 def ccc_loss(y_pred, y_true, *, eps=1e-8):
@@ -578,11 +590,20 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
     loss : torch.Tensor
         Differentiable scalar.
 
+    Raises
+    ------
+    TypeError
+        If ``y_pred`` or ``y_true`` is not a floating-point torch tensor.
+    ValueError
+        If they hold NaN or inf, their shapes differ, or ``eps`` is negative.
+
     References
     ----------
     .. [1] Lin, L. I.-K. "A concordance correlation coefficient to evaluate
        reproducibility." Biometrics 45(1), 255-268, 1989.
     """
+    check_float_tensor(y_pred, "y_pred", upcast=False)
+    check_float_tensor(y_true, "y_true", upcast=False)
     if y_pred.ndim not in (1, 2) or y_pred.shape != y_true.shape:
         raise ValueError(
             "y_pred and y_true must have the same shape, (B,) or (B, n_outputs); got "
@@ -590,6 +611,13 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
         )
     if not eps >= 0:
         raise ValueError(f"eps must be a non-negative float; got {eps!r}.")
+    check_finite_tensor(y_pred, "y_pred", _STUDENT_CAUSES)
+    check_finite_tensor(y_true, "y_true", "targets computed from NaN or overflowing values")
+    return _ccc_loss(y_pred, y_true, eps)
+
+
+def _ccc_loss(y_pred, y_true, eps):
+    """:func:`ccc_loss` on arguments already checked."""
     y_true = y_true.detach().to(dtype=y_pred.dtype, device=y_pred.device)
     if y_pred.ndim == 1:
         y_pred, y_true = y_pred[:, None], y_true[:, None]

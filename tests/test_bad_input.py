@@ -10,18 +10,22 @@ import warnings
 from collections import namedtuple
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from skorch.callbacks import Callback
 from skorch.helper import SliceDict
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import DataLoader
 
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._divergence import DivergenceCheck, TrainingDivergedError
 from pkdot_sk._ot import sinkhorn_divergence
-from pkdot_sk._net import BATCH_LOADING, PrivilegedNet
+from pkdot_sk._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet
+from pkdot_sk import losses
 from pkdot_sk.losses import pkdot_loss
 from pkdot_sk.modules import MLPEncoder, StudentNetwork
 
@@ -127,6 +131,30 @@ def _set(name, row, column, value):
 
 def _same(X, X_priv, y):
     return X, X_priv, y
+
+
+def _with(**changes):
+    """Data with X, X_priv or y replaced: ``changes[name](X, X_priv, y)``."""
+    def mutate(X, X_priv, y):
+        arrays = {"X": X, "X_priv": X_priv, "y": y}
+        for name, change in changes.items():
+            arrays[name] = change(X, X_priv, y)
+        return arrays["X"], arrays["X_priv"], arrays["y"]
+    return mutate
+
+
+def _cell(array, row, column, value):
+    """An object copy of ``array`` with one cell replaced."""
+    array = array.astype(object)
+    array[row, column] = value
+    return array
+
+
+def _priv_frame(X, X_priv, y):
+    frame = pd.DataFrame(X_priv, columns=["p0", "p1", "p2"])
+    frame["p2"] = frame["p2"].astype(object)
+    frame.loc[4, "p2"] = "high"
+    return frame
 
 
 # make(frozen_teacher) -> estimator; mutate(X, X_priv, y) -> the bad data;
@@ -255,7 +283,142 @@ ESTIMATOR_CASES = {
     "teacher_weights 1 for two teachers": Case(
         lambda t: PKDOTStudent([t, t], teacher_weights=[1], **TINY), _same, "validation",
         ValueError, r"^teacher_weights must hold 2 .*each of the 2 teachers"),
+    # Arrays that scikit-learn or numpy reject without naming them.
+    "X_priv with 0 rows": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X_priv=lambda X, P, y: P[:0]), "validation",
+        ValueError, r"^X_priv has 0 rows but X has 120; expected one row of privileged data"),
+    "X_priv with 0 features": Case(
+        lambda t: PrivilegedTeacher(**TINY), _with(X_priv=lambda X, P, y: P[:, :0]),
+        "validation", ValueError,
+        r"^X_priv has 0 feature\(s\) \(shape=\(120, 0\)\) while a minimum of 1 is required: "
+        r"expected at least one column \(fit with X_priv=None"),
+    "X with 0 rows": Case(
+        lambda t: PKDOTStudent(**TINY),
+        _with(X=lambda X, P, y: X[:0], X_priv=lambda X, P, y: P[:0], y=lambda X, P, y: y[:0]),
+        "validation", ValueError, r"^X has 0 samples \(shape \(0, 6\)\); expected at least one"),
+    "X with 0 features": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: X[:, :0]), "validation",
+        ValueError, r"^X has 0 feature\(s\) \(shape=\(120, 0\)\) while a minimum of 1"),
+    "3-D y": Case(
+        lambda t: PKDOTStudent(task="regression", **TINY),
+        _with(y=lambda X, P, y: np.zeros((len(y), 2, 2))), "validation", ValueError,
+        r"^y has shape \(120, 2, 2\); task='regression' expects a 1-D array of shape "
+        r"\(n_samples,\) or 2-D \(n_samples, n_outputs\)"),
+    "2-D labels": Case(
+        lambda t: PrivilegedTeacher(**TINY), _with(y=lambda X, P, y: np.column_stack([y, y])),
+        "validation", ValueError,
+        r"^y has shape \(120, 2\); task='classification' expects a 1-D array of one label "
+        r"per sample \(several outputs need task='regression'\)"),
+    "complex X": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: X + 1j), "validation",
+        ValueError, r"^Complex data not supported: X has complex values; expected real"),
+    "complex X_priv": Case(
+        lambda t: PrivilegedTeacher(**TINY), _with(X_priv=lambda X, P, y: P * (1 + 2j)),
+        "validation", ValueError, r"^Complex data not supported: X_priv has complex values"),
+    "complex regression y": Case(
+        lambda t: PKDOTStudent(task="regression", **TINY), _with(y=lambda X, P, y: y + 1j),
+        "validation", ValueError, r"^Complex data not supported: y has complex values"),
+    "a string in X": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: _cell(X, 3, 1, "a")),
+        "validation", ValueError,
+        r"^X has a value that is not a number, 'a' \(row 3, column 1\): could not convert "
+        r"string to float: 'a'\. Expected numbers; encode categorical columns"),
+    "a string in a DataFrame X_priv": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X_priv=_priv_frame), "validation", ValueError,
+        r"^X_priv has a value that is not a number, 'high' \(row 4, column 'p2'\)"),
+    "a dict in X": Case(
+        lambda t: PrivilegedTeacher(**TINY),
+        _with(X=lambda X, P, y: _cell(X, 0, 0, {"foo": "bar"})), "validation", TypeError,
+        r"^X has a value that is not a number, \{'foo': 'bar'\} \(row 0, column 0\): float\(\) "
+        r"argument must be a string or a real number"),
+    "ragged X_priv": Case(
+        lambda t: PKDOTStudent(**TINY),
+        _with(X_priv=lambda X, P, y: [list(row[:1 + i % 2]) for i, row in enumerate(P)]),
+        "validation", ValueError,
+        r"^X_priv is a ragged nested sequence: its rows have different lengths \(1, 2\); "
+        r"expected one 2-D array or DataFrame of shape \(n_samples, n_priv_features\)"),
+    "X_priv as a list of per-modality arrays": Case(
+        lambda t: PKDOTStudent(**TINY), _with(X_priv=lambda X, P, y: [P[:, :2], P[:, 2:]]),
+        "validation", TypeError,
+        r"^X_priv is a list of 2 arrays of 120 rows \(widths \[2, 1\]\), one per privileged "
+        r"modality; expected one array or DataFrame\. .*np\.hstack.*priv_groups="
+        r"\{'priv_0': \[0, 1\], 'priv_1': \[2\]\}"),
+    "X_priv of equal-width modalities": Case(  # np.asarray would make it 3-D
+        lambda t: PrivilegedTeacher(**TINY),
+        _with(X_priv=lambda X, P, y: [P[:, :1], P[:, 1:2], P[:, 2:]]), "validation",
+        TypeError, r"^X_priv is a list of 3 arrays of 120 rows"),
+    "X_priv as a dict": Case(
+        lambda t: PKDOTStudent(**TINY),
+        _with(X_priv=lambda X, P, y: {"ecg": P[:, :2], "eda": P[:, 2:]}), "validation",
+        TypeError, r"^X_priv is a dict \(2 entries\); expected one 2-D array or DataFrame.*"
+        r"declare the modalities with the teacher's priv_groups"),
+    "labels of mixed types": Case(
+        lambda t: PKDOTStudent(**TINY),
+        _with(y=lambda X, P, y: np.array([1, "a"] * 60, dtype=object)), "validation",
+        ValueError, r"^Unknown label type: y mixes labels of different types \(number 1, "
+        r"str 'a'\); expected labels of one type"),
+    "labels with None": Case(
+        lambda t: PrivilegedTeacher(**TINY),
+        _with(y=lambda X, P, y: np.array(["a", None] * 60, dtype=object)), "validation",
+        ValueError, r"^y has missing labels \(None\) in 60 of its 120 rows, e\.g\. row 1; "
+        r"expected a label for every sample"),
+    "labels as objects holding numbers": Case(
+        lambda t: PKDOTStudent(**TINY), _with(y=lambda X, P, y: y.astype(object)),
+        "validation", ValueError, r"^Unknown label type: y is an array of dtype object "
+        r"holding numbers \(e\.g\. 0\); expected a numeric array"),
+    "continuous labels": Case(
+        lambda t: PKDOTStudent(task="ordinal", **TINY), _with(y=lambda X, P, y: y + 0.5),
+        "validation", ValueError, r"^Unknown label type: y has continuous values \(e\.g\. "
+        r"\d\.5\), but task='ordinal' needs discrete labels; use "
+        r"task='regression'"),
+    "strings as regression targets": Case(
+        lambda t: PKDOTStudent(task="regression", **TINY),
+        _with(y=lambda X, P, y: np.array(["low", "high"] * 60)), "validation", ValueError,
+        r"^y has a value that is not a number, 'low' \(row 0\): could not convert"
+        r".*task='regression' needs numeric targets\. For labels use task='classification'"),
+    # Settings found late, by scikit-learn's splitter or by torch.
+    "validation_fraction=0.99": Case(
+        lambda t: PrivilegedTeacher(validation_fraction=0.99, **TINY), _same, "validation",
+        ValueError, r"^validation_fraction=0\.99 holds out 119 of the 120 training rows and "
+        r"trains on 1; expected at least 3 on each side \(the split is stratified"),
+    "validation_fraction=0.999, regression": Case(
+        lambda t: PKDOTStudent(task="regression", distillation="none",
+                               validation_fraction=0.999, **TINY), _same, "validation",
+        ValueError, r"^validation_fraction=0\.999 holds out 120 of the 120 training rows and "
+        r"trains on 0; expected at least 1 on each side\. Use a fraction"),
+    "validation_fraction, a class of one row": Case(
+        lambda t: PrivilegedTeacher(validation_fraction=0.2, **TINY),
+        _with(y=lambda X, P, y: np.where(np.arange(len(y)) == 7, 9, y)), "validation",
+        ValueError, r"^validation_fraction=0\.2 needs at least 2 rows of every class for its "
+        r"stratified split, but class 9 has 1 of the 120 training rows"),
+    "teacher=PrivilegedTeacher, a class": Case(
+        lambda t: PKDOTStudent(teacher=PrivilegedTeacher, **TINY), _same, "validation",
+        TypeError, r"^teacher is the class PrivilegedTeacher, not an estimator; expected an "
+        r"instance, e.g\. teacher=PrivilegedTeacher\(\)"),
+    "a class in a teacher list": Case(
+        lambda t: PKDOTStudent(teacher=[t, PrivilegedTeacher], **TINY), _same, "validation",
+        ValueError, r"^teacher\[1\] is the class PrivilegedTeacher"),
+    "teacher=PCA(2)": Case(
+        lambda t: PKDOTStudent(teacher=PCA(2), **TINY), _same, "validation", ValueError,
+        r"^teacher \(PCA\) does not take privileged data: its fit\(X, y=None\) cannot be "
+        r"called as fit\(X, y, X_priv=X_priv\)\. Expected a teacher with"),
+    "teacher=FrozenEstimator(PCA)": Case(
+        lambda t: PKDOTStudent(teacher=FrozenEstimator(PCA(2)), **TINY), _same, "validation",
+        TypeError, r"^teacher \(PCA\) does not take privileged data: its transform\(X\)"),
+    "device='bogus'": Case(
+        lambda t: PKDOTStudent(device="bogus", **TINY), _same, "validation", ValueError,
+        r"^device='bogus' is not a torch device \(.*\); expected e\.g\. 'cpu', 'cuda'"),
+    "device='meta'": Case(
+        lambda t: PrivilegedTeacher(device="meta", **TINY), _same, "validation", ValueError,
+        r"^device='meta' holds shapes but no data"),
 }
+if not torch.cuda.is_available():
+    ESTIMATOR_CASES["device='cuda' without CUDA"] = Case(
+        lambda t: PKDOTStudent(device="cuda", **TINY), _same, "validation", ValueError,
+        r"^device='cuda' is not available here \(torch\.cuda\.is_available\(\) is False")
+    ESTIMATOR_CASES["teacher device='cuda:0' without CUDA"] = Case(
+        lambda t: PrivilegedTeacher(device="cuda:0", **TINY), _same, "validation", ValueError,
+        r"^device='cuda:0' is not available here")
 
 
 @pytest.mark.parametrize("case", ESTIMATOR_CASES)
@@ -474,6 +637,38 @@ LOSS_CASES = {
     "sinkhorn_divergence decay=1": (
         lambda: sinkhorn_divergence(_cloud(), _cloud(seed=1), 0.1, decay=1.0), ValueError,
         r"^decay must be a float in \(0, 1\); got 1\.0"),
+    # The baselines and the CCC loss check their tensors as pkdot_loss does.
+    "rkd_loss numpy student_emb": (
+        lambda: losses.rkd_loss(_cloud().numpy(), _cloud(seed=1)), TypeError,
+        r"^student_emb must be a floating-point torch\.Tensor.*got a numpy\.ndarray"),
+    "rkd_loss rows differ": (
+        lambda: losses.rkd_loss(_cloud(), _cloud(n=7, seed=1)), ValueError,
+        r"^teacher_emb has 7 rows but student_emb has 8; expected the same samples"),
+    "similarity_preserving_loss integer teacher_emb": (
+        lambda: losses.similarity_preserving_loss(_cloud(), torch.ones(8, 3, dtype=torch.int64)),
+        TypeError, r"^teacher_emb must be a floating-point torch\.Tensor.*torch\.int64"),
+    "pkt_loss NaN student_emb": (
+        lambda: losses.pkt_loss(_with_nan(_cloud()), _cloud(seed=1)), ValueError,
+        r"^student_emb has non-finite values \(NaN\) in 1 of its 8 rows; expected finite"),
+    "feature_distillation_loss numpy student_projected": (
+        lambda: losses.feature_distillation_loss(_cloud().numpy(), _cloud(seed=1)), TypeError,
+        r"^student_projected must be a floating-point torch\.Tensor"),
+    "logit_kd_loss inf teacher_logits": (
+        lambda: losses.logit_kd_loss(_cloud(), _with_nan(_cloud(seed=1), float("inf"))),
+        ValueError, r"^teacher_logits has non-finite values \(inf\) in 1 of its 8 rows"),
+    "logit_kd_loss temperature=inf": (
+        lambda: losses.logit_kd_loss(_cloud(), _cloud(seed=1), temperature=float("inf")),
+        ValueError, r"^temperature must be a finite positive float; got inf"),
+    "generalized_distillation_loss integer student_output": (
+        lambda: losses.generalized_distillation_loss(torch.ones(8, 4, dtype=torch.int64),
+                                                     _cloud()),
+        TypeError, r"^student_output must be a floating-point torch\.Tensor"),
+    "ccc_loss numpy y_pred": (
+        lambda: losses.ccc_loss(np.ones(8), torch.ones(8)), TypeError,
+        r"^y_pred must be a floating-point torch\.Tensor"),
+    "ccc_loss NaN y_true": (
+        lambda: losses.ccc_loss(torch.ones(8), _with_nan(_cloud())[:, 1]), ValueError,
+        r"^y_true has non-finite values \(NaN\) in 1 of its 8 rows"),
 }
 
 
@@ -482,3 +677,58 @@ def test_loss_and_solver_bad_input(case):
     call, error, match = LOSS_CASES[case]
     with pytest.raises(error, match=match):
         call()
+
+
+# -------------------------------------------------------------- the student
+def test_student_predicts_from_X_alone(data):
+    X, X_priv, y = data
+    student = PKDOTStudent(distillation="none", **TINY).fit(X, y)
+    for method in ("predict", "predict_proba"):
+        with pytest.raises(TypeError, match=rf"^PKDOTStudent\.{method} takes X alone: the "
+                           r"student predicts from the regular modality.*got X_priv of type "
+                           rf"ndarray\. Call {method}\(X\)\.$"):
+            getattr(student, method)(X, X_priv)
+    np.testing.assert_array_equal(student.predict(X, None), student.predict(X))
+    # Never routed to predict: metadata routing does not ask for X_priv there.
+    routing = student.get_metadata_routing()
+    assert "X_priv" not in routing.predict.requests
+    assert "X_priv" not in routing.predict_proba.requests
+
+
+# ------------------------------------------------------------------ batches
+class _BatchNormEncoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(6, 8)
+        self.norm = torch.nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.linear(x)))
+
+
+@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
+def test_batch_norm_never_sees_a_batch_of_one_row(Estimator, data):
+    # 35 rows in batches of 17 leave one row: torch's BatchNorm raised
+    # "Expected more than 1 value per channel when training".
+    X, X_priv, y = data
+    estimator = Estimator(module=_BatchNormEncoder(), batch_size=17, max_epochs=2,
+                          random_state=0).fit(X[:35], y[:35], X_priv=X_priv[:35])
+    for epoch in estimator.net_.history:
+        assert [batch["train_batch_size"] for batch in epoch["batches"]] == [17, 18]
+
+
+def _batches(loader):
+    return [batch.tolist() for batch in loader]
+
+
+@pytest.mark.parametrize("n_rows", [33, 34, 35, 1])
+def test_merge_singleton_loader_draws_as_the_default_loader(n_rows):
+    rows = torch.arange(n_rows)
+    torch.manual_seed(0)
+    default = _batches(DataLoader(rows, batch_size=16, shuffle=True))
+    torch.manual_seed(0)
+    merged = _batches(MergeSingletonLoader(rows, batch_size=16, shuffle=True))
+    if n_rows % 16 == 1 and n_rows > 1:
+        default[-2:] = [default[-2] + default[-1]]
+    assert merged == default
+    assert len(MergeSingletonLoader(rows, batch_size=16)) == len(merged)
