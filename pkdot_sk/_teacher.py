@@ -272,12 +272,19 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
         Raises
         ------
+        TrainingDivergedError
+            When the training diverges: a non-finite training loss or
+            weights, or a loss more than 1e10 times the first batch's. Its
+            message names the estimator, the epoch and the likely causes.
+            A subclass of ValueError.
         ValueError
-            On invalid parameters or data, and when the training diverges
-            (``TrainingDivergedError``, a ValueError): a non-finite training
-            loss or weights, or a loss more than 1e10 times the first
-            batch's. Its message names the estimator, the epoch and the
-            likely causes.
+            On invalid parameters or data; the message names the argument
+            and says what was expected.
+        TypeError
+            On inputs of the wrong kind: a dict or a list of per-modality
+            arrays as X_priv, objects that are not numbers in X or X_priv.
+
+        A fit that raises leaves the estimator as it was before the call.
         """
         self._validate_params()
         X, y = self._validate_X_y(X, y)

@@ -21,11 +21,11 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import DataLoader
 
-from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
-from pkdot_sk._divergence import DivergenceCheck, TrainingDivergedError
-from pkdot_sk._ot import sinkhorn_divergence
+from pkdot_sk import (PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher,
+                      TrainingDivergedError, losses)
+from pkdot_sk._divergence import DivergenceCheck
 from pkdot_sk._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet
-from pkdot_sk import losses
+from pkdot_sk._ot import sinkhorn_divergence
 from pkdot_sk.losses import pkdot_loss
 from pkdot_sk.modules import MLPEncoder, StudentNetwork
 
