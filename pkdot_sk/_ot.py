@@ -154,6 +154,14 @@ def _cost_blocks(x, y):
     own *= -1.0
     own += sq_norms[:, :, None]
     own += sq_norms[:, None, :]
+    # A point's cost to itself is 0, which the expansion misses by rounding
+    # (~1e-6 of |x|^2 in float32): at a small epsilon that error, over eps,
+    # sent the self kernels' diagonals and row sums to the floor and the
+    # self iterations to NaN (B=256, reg=1e-7; B=1024, reg=1e-6).
+    if isinstance(own, np.ndarray):
+        own.reshape(2, -1)[:, ::n + 1] = 0.0
+    else:
+        own.diagonal(dim1=-2, dim2=-1).zero_()
     # The expansion dips slightly below 0 through rounding.
     return _clamp_min_(cross, 0.0), _clamp_min_(own, 0.0)
 
@@ -210,10 +218,7 @@ def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every):
         # No division: a large drop of epsilon can under- or overflow a
         # float32 scaling to 0 or inf, which _finite_positive turns back
         # into a finite potential for the next iterations to correct.
-        if it and it % _ABSORB_EVERY == 0 and (
-            max(float(u.max()), float(v.max())) > _ABSORB
-            or min(float(u.min()), float(v.min())) < 1.0 / _ABSORB
-        ):
+        if it and it % _ABSORB_EVERY == 0 and _out_of_bounds(u, v):
             f = f + eps * _log(_finite_positive(u))
             g = g + eps * _log(_finite_positive(v))
             kernel, f = _kernel(f, g, cost, eps)
@@ -231,7 +236,21 @@ def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every):
                               else 2.0 / (1.0 + math.sqrt(1.0 - max(rate, 0.0))))
         u = u * (n / ratio) ** weight
         v = v * (n / (v * (u @ kernel))) ** weight
+    # The loop checks the bound every _ABSORB_EVERY iterations: scalings that
+    # left it since (over-relaxed steps on an ill-conditioned kernel reach
+    # 1e37 in float32) are absorbed, so that the value and the gradients
+    # read off them never overflow.
+    if _out_of_bounds(u, v):
+        f = f + eps * _log(_finite_positive(u))
+        g = g + eps * _log(_finite_positive(v))
+        kernel, f = _kernel(f, g, cost, eps)
+        u = v = ones
     return f, g, kernel, u, v
+
+
+def _out_of_bounds(u, v):
+    return (max(float(u.max()), float(v.max())) > _ABSORB
+            or min(float(u.min()), float(v.min())) < 1.0 / _ABSORB)
 
 
 def _solve_cross(cost, reg, decay, inner_iter, max_iter, omega, tol, check_every):
@@ -452,7 +471,10 @@ def sinkhorn_divergence(x, y, reg, *, decay=DECAY, inner_iter=INNER_ITER, max_it
         float32 or float64 (float16 and bfloat16 are computed in float32 and
         the value returned in x's dtype), on any device.
     reg : float
-        Entropic regularisation epsilon (finite, > 0).
+        Entropic regularisation epsilon (finite, > 0). Values and gradients
+        are finite for any reg from 1e-12 to 1e6, clouds of 2 to 1024
+        points with coordinates up to 1e6 (1e2 in float16) and the dtypes
+        above (property-tested in tests/test_properties.py).
     decay : float, default=0.5
         Ratio between successive epsilons of the epsilon-scaling schedule of
         the cross term.

@@ -15,14 +15,26 @@ import torch
 
 from . import _ot
 
-# F.normalize's floor on the row norm: a zero row has similarity 0 with all.
+# F.normalize's floor on the row norm: a zero row has similarity 0 with all
+# (and a zero gradient, as in losses.cosine_similarity_matrix).
 _NORM_EPS = 1e-12
 
 
 def _unit_rows(z):
-    norms = np.sqrt(np.einsum("ij,ij->i", z, z))
+    """Rows divided by their norms, the norms, and which rows are zero.
+
+    Each row is first scaled by a power of two that brings its largest
+    entry into [0.5, 1): exact (the same unit rows bit for bit), and its
+    squared norm then neither overflows (rows near 1e20 in float32) nor
+    underflows (near 1e-20), which broke the cosines' scale invariance.
+    """
+    exponents = np.frexp(np.abs(z).max(axis=1))[1]  # 0 for a zero row
+    scaled = np.ldexp(z, -exponents[:, None]).astype(z.dtype, copy=False)
+    norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    zero = norms <= _NORM_EPS
     np.maximum(norms, _NORM_EPS, out=norms)
-    return z / norms[:, None], norms
+    unit = scaled / norms[:, None]
+    return unit, np.ldexp(norms, exponents).astype(z.dtype, copy=False), zero
 
 
 def _shifted_similarity(unit):
@@ -56,7 +68,7 @@ class _PKDOTLossCPU(torch.autograd.Function):
         with _ot._host_context(True):
             z_student = student_emb.detach().numpy()
             z_teacher = teacher_emb.detach().numpy()
-            unit_student, norms = _unit_rows(z_student)
+            unit_student, norms, zero_rows = _unit_rows(z_student)
             sim_student, argmin = _shifted_similarity(unit_student)
             sim_teacher, _ = _shifted_similarity(_unit_rows(z_teacher)[0])
             if anchors == "all":
@@ -75,14 +87,14 @@ class _PKDOTLossCPU(torch.autograd.Function):
                 cloud_student, cloud_teacher,
                 reg, _ot.DECAY, _ot.INNER_ITER, max_iter, None, tol, 1,
             )
-        ctx.saved = (state, flat_columns, unit_student, norms, argmin, scale)
+        ctx.saved = (state, flat_columns, unit_student, norms, zero_rows, argmin, scale)
         return torch.tensor(scale * float(value), dtype=student_emb.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         if not ctx.needs_input_grad[0]:
             return (None,) * 8
-        state, flat_columns, unit, norms, argmin, scale = ctx.saved
+        state, flat_columns, unit, norms, zero_rows, argmin, scale = ctx.saved
         with _ot._host_context(True):
             grad_cloud = _ot._divergence_gradient(state, 0)
             n = unit.shape[0]
@@ -97,9 +109,10 @@ class _PKDOTLossCPU(torch.autograd.Function):
             # S = U U^T, then U = Z / |Z| row by row.
             grad_unit = _ot._matmul(grad_sim + grad_sim.T, unit)
             radial = np.einsum("ij,ij->i", grad_unit, unit)
-            # Rows at the norm floor are scaled, not normalised: no radial part.
-            radial[norms <= _NORM_EPS] = 0.0
             grad_z = (grad_unit - unit * radial[:, None]) / norms[:, None]
+            # Zero rows have no direction: a zero gradient, not 1e12 times
+            # another row's (their norm is the floor).
+            grad_z[zero_rows] = 0.0
         return (grad_output * scale) * torch.from_numpy(grad_z), *(None,) * 7
 
 

@@ -83,6 +83,23 @@ def test_zero_norm_embeddings_give_no_nan():
     assert torch.isfinite(value)
     assert torch.isfinite(student.grad).all()
     assert torch.all(cosine_similarity_matrix(torch.zeros(2, 3)) == 0)
+    # A zero row has no direction: a zero gradient (it was 1e12 times the
+    # others', inf in float16), in the fused CPU node and in torch.
+    assert torch.all(student.grad[3] == 0) and student.grad.abs().sum() > 0
+    rows = student.detach().clone().requires_grad_(True)
+    cosine_similarity_matrix(rows).sum().backward()
+    assert torch.all(rows.grad[3] == 0) and rows.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_cosine_similarities_hold_at_extreme_scales(dtype):
+    # The squared norms of rows near 1e20 overflow float32, near 1e-20 they
+    # underflow: rows are scaled by a power of two first.
+    student, _ = embeddings(n=12)
+    expected = cosine_similarity_matrix(student.to(dtype))
+    for scale in (1e-20, 1e20):
+        np.testing.assert_allclose(cosine_similarity_matrix((student * scale).to(dtype)),
+                                   expected, rtol=1e-6, atol=1e-6)
 
 
 def test_invariant_to_rotation_and_scaling_of_embeddings():
