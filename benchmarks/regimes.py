@@ -281,7 +281,8 @@ def main():
 def _merge_folds(paths):
     import pandas as pd
 
-    frame = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    frame = pd.concat([pd.read_csv(path, float_precision="round_trip") for path in paths],
+                      ignore_index=True)
     # Every run fits the same seeded teacher and "none" student on each fold.
     return frame.drop_duplicates(["dataset", "regime", "fold", "method"])
 
