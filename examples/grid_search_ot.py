@@ -20,9 +20,21 @@ every fold, so no held-out subject leaks into it. Scoring uses
 PKDOT candidate keeps its safeguard: inside every fold it still checks on
 held-out rows that distillation helps.
 
-The data are kept small (4 subjects, 30 epochs) so that the search runs in
-about a minute on 2 CPU cores; use more epochs and subjects for a real
-search.
+The data are the built-in regression subjects, where the privileged view
+matters (4 subjects, so 4 folds, the default 100 epochs). Runs in
+about 100 s on 2 CPU cores and prints (mean R^2 over the held-out
+subjects)::
+
+    distillation  ot_weight  anchors  mean R^2
+           pkdot       30.0      all     0.393
+           pkdot       30.0  least_similar     0.347
+           pkdot      300.0      all     0.327    <- the defaults
+            none      300.0      all     0.306    (ot_weight, anchors unused)
+           pkdot      300.0  least_similar     0.301
+
+Every candidate but one beats the student without distillation here, the
+defaults by +0.021; with four folds the ranking between PKDOT candidates is
+noisy, so use more subjects for a real search.
 """
 
 import time
@@ -31,16 +43,16 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut
 
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
-from pkdot_sk.datasets import make_privileged_classification
+from pkdot_sk.datasets import make_privileged_regression
 
 RANDOM_STATE = 0
 
-X, X_priv, y, groups = make_privileged_classification(n_subjects=4, random_state=RANDOM_STATE)
+X, X_priv, y, groups = make_privileged_regression(n_subjects=4, random_state=RANDOM_STATE)
 print(f"{X.shape[0]} samples from {np.unique(groups).size} subjects\n")
 
 student = PKDOTStudent(
-    teacher=PrivilegedTeacher(max_epochs=30, random_state=RANDOM_STATE),
-    max_epochs=30,
+    task="regression",
+    teacher=PrivilegedTeacher(task="regression", random_state=RANDOM_STATE),
     random_state=RANDOM_STATE,
 )
 param_grid = [
@@ -56,13 +68,13 @@ seconds = time.perf_counter() - start
 n_candidates = len(search.cv_results_["params"])
 print(f"{n_candidates} candidates x {search.n_splits_} folds in {seconds:.1f} s")
 print(f"best params: {search.best_params_}")
-print(f"best mean accuracy (leave-one-subject-out): {search.best_score_:.3f}\n")
+print(f"best mean R^2 (leave-one-subject-out): {search.best_score_:.3f}\n")
 
 # cv_results_ as a table (pandas.DataFrame(search.cv_results_) works too).
 names = ["distillation", "ot_weight", "anchors"]
 header = (
     [f"{name:>{len(name)}}" for name in names]
-    + [f"{'mean acc':>8}", f"{'std':>6}", f"{'rank':>4}", f"{'fit s':>6}"]
+    + [f"{'mean R^2':>8}", f"{'std':>6}", f"{'rank':>4}", f"{'fit s':>6}"]
 )
 print("  ".join(header))
 results = search.cv_results_

@@ -25,8 +25,20 @@ Finally, the teacher itself (which needs X_priv at test time too) is scored
 with metadata routing switched on inside a ``config_context``: that gives
 the "privileged upper bound" the students try to approach.
 
-Run with ``python examples/loso_evaluation.py`` (about 30 s on 2 CPU
-cores).
+Run with ``python examples/loso_evaluation.py`` (about 17 s on 2 CPU
+cores). It prints, with the defaults (6 subjects, 30 epochs)::
+
+    student, no distillation (X)       0.751 +- 0.044
+    PKDOT student (X)                  0.751 +- 0.044
+    teacher (X + X_priv, upper bound)  0.880 +- 0.013
+
+and that the safeguard kept distillation in 0 of 6 folds: on these
+classification subjects, with 30 epochs, the distilled student did not beat
+the student without distillation on held-out subjects of any fold, so every
+fold's PKDOT student is exactly the regular-only one. The teacher's lead
+is information the regular view does not hold. ``grid_search_ot.py`` and the
+demo (``python -m pkdot_sk demo``) use the regression subjects, where
+distillation is kept and helps.
 """
 
 import time

@@ -19,7 +19,17 @@ X_priv for ``score``, so each held-out subject is scored with its own
 privileged data.
 
 Routing is switched on only inside ``sklearn.config_context``, so the global
-configuration is left as it was. Runs in about 45 s on 2 CPU cores.
+configuration is left as it was. Runs in about 35 s on 2 CPU cores and
+prints (leave-one-subject-out over 6 subjects, 30 epochs)::
+
+    classification: PKDOT pipeline 0.751 +- 0.044, without distillation
+                    0.751 +- 0.044, teacher 0.880 +- 0.013
+    regression R^2: PKDOT pipeline 0.422 +- 0.117, without distillation
+                    0.422 +- 0.117
+
+At 30 epochs the safeguard keeps neither student distilled (``distilled_``
+is False): it found no held-out gain, and the pipelines equal their
+regular-only twins.
 """
 
 import time
