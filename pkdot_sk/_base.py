@@ -470,7 +470,8 @@ class _PrivilegedEstimator(BaseEstimator):
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            # torch's DataLoader refuses numpy integers (a GridSearchCV grid gives them).
+            batch_size=int(self.batch_size),
             iterator_train__shuffle=True,
             train_split=train_split,
             callbacks=callbacks,

@@ -732,3 +732,14 @@ def test_merge_singleton_loader_draws_as_the_default_loader(n_rows):
         default[-2:] = [default[-2] + default[-1]]
     assert merged == default
     assert len(MergeSingletonLoader(rows, batch_size=16)) == len(merged)
+
+
+@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
+def test_numpy_integer_batch_size_fits_like_an_int(Estimator, data):
+    # A GridSearchCV grid built with numpy hands np.int64 values to set_params.
+    X, X_priv, y = data
+    as_numpy = Estimator(**TINY, batch_size=np.int64(16)).fit(X, y, X_priv=X_priv)
+    as_int = Estimator(**TINY, batch_size=16).fit(X, y, X_priv=X_priv)
+    np.testing.assert_array_equal(as_numpy.predict(X, *(
+        [X_priv] if Estimator is PrivilegedTeacher else [])), as_int.predict(X, *(
+        [X_priv] if Estimator is PrivilegedTeacher else [])))
