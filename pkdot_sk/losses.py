@@ -10,6 +10,7 @@ student's projected to the teacher's width first); ``logit_kd_loss`` and
 """
 
 import math
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
@@ -51,6 +52,10 @@ def cosine_similarity_matrix(embeddings):
     not depend on the scale of the rows, from the smallest to the largest
     normal float of the dtype.
     """
+    check_float_tensor(embeddings, "embeddings", upcast=False)
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings must have shape (B, d); got shape "
+                         f"{tuple(embeddings.shape)}.")
     # Each row scaled by a power of two (exact, a constant for autograd)
     # that brings its largest entry into [0.5, 1): its squared norm then
     # neither overflows (rows near 1e20 in float32) nor underflows (1e-20).
@@ -357,6 +362,14 @@ def _angles(emb):
     return directions @ directions.transpose(1, 2)
 
 
+def _check_weight(value, name):
+    """A finite float >= 0, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not (
+            math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite non-negative float; got {value!r}.")
+    return float(value)
+
+
 def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.0):
     """Relational knowledge distillation: distance and angle (Park et al.).
 
@@ -377,6 +390,8 @@ def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.
        Distillation." CVPR 2019.
     """
     teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
+    distance_weight = _check_weight(distance_weight, "distance_weight")
+    angle_weight = _check_weight(angle_weight, "angle_weight")
     if len(student_emb) < 2:
         return student_emb.sum() * 0.0
     with torch.no_grad():
@@ -431,6 +446,7 @@ def pkt_loss(student_emb, teacher_emb, *, eps=1e-7):
        Probabilistic Knowledge Transfer." ECCV 2018.
     """
     teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
+    eps = check_positive_real(eps, "eps")
 
     def conditional(emb):
         kernel = (cosine_similarity_matrix(emb) + 1.0) / 2.0
@@ -473,6 +489,15 @@ def multi_teacher_loss(student, teachers, *, loss, widths, weights, split_studen
        Multi-teacher privileged knowledge distillation (MT-PKDOT), 2024: the
        multi-teacher extension of PKDOT by the same authors.
     """
+    check_float_tensor(student, "student", upcast=False)
+    check_float_tensor(teachers, "teachers", upcast=False)
+    if not callable(loss):
+        raise TypeError(f"loss must be a callable loss(student, teacher) -> scalar, such as "
+                        f"pkdot_loss; got {type(loss).__name__}.")
+    if any(isinstance(w, bool) or not isinstance(w, Integral) or w < 0 for w in widths):
+        raise ValueError(f"widths must be non-negative integers; got {tuple(widths)}.")
+    if any(not (isinstance(w, Real) and math.isfinite(w) and w >= 0) for w in weights):
+        raise ValueError(f"weights must be finite non-negative floats; got {tuple(weights)}.")
     if teachers.shape[1] != sum(widths) or len(widths) != len(weights):
         raise ValueError(
             f"teachers has {teachers.shape[1]} columns, expected sum(widths) = {sum(widths)} "
@@ -504,6 +529,7 @@ def best_teacher_index(teacher_losses):
         ``argmin`` over the teachers of the batch totals; a tie goes to the
         first teacher in list order.
     """
+    check_float_tensor(teacher_losses, "teacher_losses", upcast=False)
     if teacher_losses.ndim == 2:
         teacher_losses = teacher_losses.sum(dim=0)
     if teacher_losses.ndim != 1 or teacher_losses.shape[0] < 1:
@@ -631,8 +657,9 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
             "y_pred and y_true must have the same shape, (B,) or (B, n_outputs); got "
             f"{tuple(y_pred.shape)} and {tuple(y_true.shape)}."
         )
-    if not eps >= 0:
-        raise ValueError(f"eps must be a non-negative float; got {eps!r}.")
+    if isinstance(eps, bool) or not isinstance(eps, Real) or not (
+            math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite non-negative float; got {eps!r}.")
     check_finite_tensor(y_pred, "y_pred", _STUDENT_CAUSES)
     check_finite_tensor(y_true, "y_true", "targets computed from NaN or overflowing values")
     return _ccc_loss(y_pred, y_true, eps)

@@ -669,6 +669,43 @@ LOSS_CASES = {
     "ccc_loss NaN y_true": (
         lambda: losses.ccc_loss(torch.ones(8), _with_nan(_cloud())[:, 1]), ValueError,
         r"^y_true has non-finite values \(NaN\) in 1 of its 8 rows"),
+    "ccc_loss eps a string": (
+        lambda: losses.ccc_loss(torch.ones(8), torch.ones(8), eps="x"), ValueError,
+        r"^eps must be a finite non-negative float; got 'x'"),
+    "cosine_similarity_matrix numpy embeddings": (
+        lambda: losses.cosine_similarity_matrix(_cloud().numpy()), TypeError,
+        r"^embeddings must be a floating-point torch\.Tensor"),
+    "cosine_similarity_matrix 1-D embeddings": (
+        lambda: losses.cosine_similarity_matrix(_cloud()[0]), ValueError,
+        r"^embeddings must have shape \(B, d\); got shape \(\d+,\)"),
+    "rkd_loss distance_weight NaN": (
+        lambda: losses.rkd_loss(_cloud(), _cloud(seed=1), distance_weight=float("nan")),
+        ValueError, r"^distance_weight must be a finite non-negative float; got nan"),
+    "rkd_loss angle_weight negative": (
+        lambda: losses.rkd_loss(_cloud(), _cloud(seed=1), angle_weight=-1.0),
+        ValueError, r"^angle_weight must be a finite non-negative float; got -1\.0"),
+    "pkt_loss eps negative": (
+        lambda: losses.pkt_loss(_cloud(), _cloud(seed=1), eps=-1.0), ValueError,
+        r"^eps must be a finite positive float; got -1\.0"),
+    "multi_teacher_loss numpy teachers": (
+        lambda: losses.multi_teacher_loss(_cloud(), _cloud(seed=1).numpy(),
+                                          loss=losses.rkd_loss, widths=[4], weights=[1.0]),
+        TypeError, r"^teachers must be a floating-point torch\.Tensor"),
+    "multi_teacher_loss loss not callable": (
+        lambda: losses.multi_teacher_loss(_cloud(), _cloud(seed=1), loss="pkdot",
+                                          widths=[4], weights=[1.0]),
+        TypeError, r"^loss must be a callable loss\(student, teacher\)"),
+    "multi_teacher_loss negative width": (
+        lambda: losses.multi_teacher_loss(_cloud(), _cloud(seed=1), loss=losses.rkd_loss,
+                                          widths=[-3, 7], weights=[1.0, 1.0]),
+        ValueError, r"^widths must be non-negative integers; got \(-3, 7\)"),
+    "multi_teacher_loss NaN weight": (
+        lambda: losses.multi_teacher_loss(_cloud(), _cloud(seed=1), loss=losses.rkd_loss,
+                                          widths=[4], weights=[float("nan")]),
+        ValueError, r"^weights must be finite non-negative floats; got \(nan,\)"),
+    "best_teacher_index numpy teacher_losses": (
+        lambda: losses.best_teacher_index(np.ones(3)), TypeError,
+        r"^teacher_losses must be a floating-point torch\.Tensor"),
 }
 
 
