@@ -72,6 +72,14 @@ def check_positive_real(value, name):
     return float(value)
 
 
+def check_nonnegative_real(value, name):
+    """A finite float >= 0, else a ValueError naming ``name``."""
+    if (isinstance(value, bool) or not isinstance(value, Real)
+            or not math.isfinite(value) or not value >= 0):
+        raise ValueError(f"{name} must be a finite non-negative float; got {value!r}.")
+    return float(value)
+
+
 def check_positive_int(value, name):
     """An int >= 1 (numpy integers too), else a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:

@@ -15,8 +15,8 @@ from numbers import Integral, Real
 import torch
 import torch.nn.functional as F
 
-from ._checks import (check_finite_tensor, check_float_tensor, check_positive_int,
-                      check_positive_real, compute_dtype)
+from ._checks import (check_finite_tensor, check_float_tensor, check_nonnegative_real,
+                      check_positive_int, check_positive_real, compute_dtype)
 from ._ot import MAX_ITER, TOL, _sinkhorn_divergence
 from ._pkdot_cpu import pkdot_loss_cpu
 
@@ -362,14 +362,6 @@ def _angles(emb):
     return directions @ directions.transpose(1, 2)
 
 
-def _check_weight(value, name):
-    """A finite float >= 0, else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not (
-            math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite non-negative float; got {value!r}.")
-    return float(value)
-
-
 def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.0):
     """Relational knowledge distillation: distance and angle (Park et al.).
 
@@ -390,8 +382,8 @@ def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.
        Distillation." CVPR 2019.
     """
     teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
-    distance_weight = _check_weight(distance_weight, "distance_weight")
-    angle_weight = _check_weight(angle_weight, "angle_weight")
+    distance_weight = check_nonnegative_real(distance_weight, "distance_weight")
+    angle_weight = check_nonnegative_real(angle_weight, "angle_weight")
     if len(student_emb) < 2:
         return student_emb.sum() * 0.0
     with torch.no_grad():
@@ -657,9 +649,7 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
             "y_pred and y_true must have the same shape, (B,) or (B, n_outputs); got "
             f"{tuple(y_pred.shape)} and {tuple(y_true.shape)}."
         )
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not (
-            math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite non-negative float; got {eps!r}.")
+    eps = check_nonnegative_real(eps, "eps")
     check_finite_tensor(y_pred, "y_pred", _STUDENT_CAUSES)
     check_finite_tensor(y_true, "y_true", "targets computed from NaN or overflowing values")
     return _ccc_loss(y_pred, y_true, eps)
