@@ -553,8 +553,9 @@ def _add_param_cases():
                 add(f"param {owner}({param}={label})", "parameters",
                     _param_run(kind, param, value, context), "error", param)
             for label, value in valid:
+                # Named: a broken result with a warning naming the parameter is not silent.
                 add(f"param {owner}({param}={label}) valid", "parameters",
-                    _param_run(kind, param, value, context), "ok")
+                    _param_run(kind, param, value, context), "ok", param)
     # Combinations that no single constraint catches.
     # Combinations that no single constraint catches: (kind, params, names, data, expect).
     combos = [
@@ -1246,7 +1247,7 @@ def _add_extreme_cases():
         E("hidden_units=()", dict(hidden_units=()))
         E("hidden_units=(4096,)", dict(hidden_units=(4096,)))
         E("hidden_units=(4, 4, 4, 4, 4, 4)", dict(hidden_units=(4,) * 6))
-        E("embedding_dim=1", dict(embedding_dim=1))
+        E("embedding_dim=1", dict(embedding_dim=1), names="embedding_dim")
         E("embedding_dim=1024", dict(embedding_dim=1024))
         E("dropout=0.99", dict(dropout=0.99))
         E("standardize=False", dict(standardize=False))
@@ -1334,7 +1335,8 @@ def _add_extreme_cases():
     def T(label, params, d=data, expect="ok", names=()):
         add(f"extreme PrivilegedTeacher: {label}", "extreme settings",
             fit_case(functools.partial(teacher, **params), d), expect, names)
-    T("fusion='attention', embedding_dim=3", dict(fusion="attention", embedding_dim=3))
+    T("fusion='attention', embedding_dim=3", dict(fusion="attention", embedding_dim=3),
+      names="embedding_dim")
     T("priv_groups of one column each", dict(priv_groups=[[0], [1], [2]], fusion="attention"))
     T("priv_groups by name on a DataFrame", dict(priv_groups={"a": ["p0", "p1"], "b": ["p2"]}),
       d=_mutated("teacher", _set("X_priv", lambda v: pd.DataFrame(
@@ -1841,6 +1843,12 @@ def classify(case, report):
             detail += f" (warnings: {warned})"
         return "silent", detail
     if problems:
+        # A broken result that a warning naming the argument reports is not silent.
+        named = [w for w in report.get("warnings", [])
+                 if case.names and not _mentions(w[2], case.names)]
+        if named and case.expect in ("ok", "error_or_ok"):
+            return "clear", (f"{'; '.join(problems)}, reported by {named[0][0]}: "
+                             f"{named[0][2]}")
         return "silent", "; ".join(problems) + (f" (warnings: {warned})" if warned else "")
     if case.expect == "warn":
         matching = [w for w in report.get("warnings", [])

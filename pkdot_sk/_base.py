@@ -9,6 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
@@ -20,8 +21,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 from torch import nn
 
+from ._constant_model import warn_if_constant
 from ._divergence import DivergenceCheck
-from ._inputs import read_array, read_targets
+from ._inputs import read_array, read_sample_weight, read_targets
 from ._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet, has_batch_norm
 from .metrics import concordance_correlation_coefficient
 from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
@@ -59,6 +61,23 @@ def _n_rows(data):
     if hasattr(data, "shape") and len(data.shape) > 0:
         return data.shape[0]
     return len(data) if hasattr(data, "__len__") else None
+
+
+def _is_callback(value):
+    """What skorch takes as a callback: an instance, a class (it instantiates
+    it) or None (skipped; a pair's None turns a default callback off)."""
+    return value is None or isinstance(value, Callback) or (
+        isinstance(value, type) and issubclass(value, Callback))
+
+
+def _check_target_rows(y, n_samples):
+    """A ValueError when ``y`` does not hold one row per sample of X."""
+    n_targets = _n_rows(y)
+    if None not in (n_samples, n_targets) and n_samples != n_targets:
+        raise ValueError(
+            f"y has {n_targets} rows but X has {n_samples}; expected one target per "
+            "sample of X."
+        )
 
 
 def _replaces_state_on_success(fit):
@@ -144,6 +163,7 @@ class _PrivilegedEstimator(BaseEstimator):
         super()._validate_params()
         self._check_hidden_units()
         self._check_device()
+        self._check_callbacks()
         if self.regression_loss == "ccc" and self.task != "regression":
             raise ValueError(
                 f"regression_loss='ccc' needs task='regression'; got task={self.task!r}."
@@ -159,6 +179,21 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"{self.batch_size}. Use a batch size of 32 or more (the CCC of small "
                 "batches is noisy), or regression_loss='mse'."
             )
+
+    def _check_callbacks(self):
+        """skorch callbacks or (name, callback) pairs, checked before any
+        training (skorch fails on others with an AttributeError)."""
+        for index, entry in enumerate(self.callbacks or []):
+            if isinstance(entry, tuple):
+                valid = len(entry) == 2 and isinstance(entry[0], str) and _is_callback(entry[1])
+            else:
+                valid = _is_callback(entry)
+            if not valid:
+                raise TypeError(
+                    f"callbacks[{index}] is {entry!r}; expected a skorch callback instance "
+                    "(e.g. skorch.callbacks.EarlyStopping(), or ProgressBar() for progress) "
+                    "or a (name, callback) pair."
+                )
 
     def _check_device(self):
         """A torch device that this torch can allocate on, checked before any
@@ -231,12 +266,7 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         y = read_targets(y, self.task)
-        n_samples, n_targets = _n_rows(X), _n_rows(y)
-        if None not in (n_samples, n_targets) and n_samples != n_targets:
-            raise ValueError(
-                f"y has {n_targets} rows but X has {n_samples}; expected one target per "
-                "sample of X."
-            )
+        _check_target_rows(y, _n_rows(X))
         if ndim == 3:
             X = self._check_sequences(X, "X")
             _, y = check_X_y(X, y, allow_nd=True, dtype=None, multi_output=not self._has_labels,
@@ -360,8 +390,8 @@ class _PrivilegedEstimator(BaseEstimator):
     def _check_ordinal_levels(self):
         if not np.issubdtype(self.classes_.dtype, np.number):
             raise ValueError(
-                "task='ordinal' needs numeric labels whose order is the order of the levels "
-                f"(e.g. pain 0..4); got labels {self.classes_[:5]!r}. Encode ordered "
+                "task='ordinal' needs numeric labels in y whose order is the order of the "
+                f"levels (e.g. pain 0..4); got labels {self.classes_[:5].tolist()!r}. Encode ordered "
                 "categories such as 'low' < 'high' as integers first."
             )
         if len(self.classes_) < 2:
@@ -438,6 +468,11 @@ class _PrivilegedEstimator(BaseEstimator):
             causes.append("a custom module producing non-finite values")
         return causes, []
 
+    def _module_sources(self, module):
+        """(submodule path, argument) of the network's encoders, for the
+        divergence check to name one that emits NaN or inf."""
+        return [("encoder", "module")] if hasattr(module, "encoder") else []
+
     def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), verbose=None,
                      owner=None, **distillation):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
@@ -461,7 +496,8 @@ class _PrivilegedEstimator(BaseEstimator):
             loading["iterator_train"] = MergeSingletonLoader
         # Callbacks keep state: each fit gets its own copies.
         check = DivergenceCheck(owner or type(self).__name__,
-                                *self._divergence_causes(distillation))
+                                *self._divergence_causes(distillation),
+                                sources=self._module_sources(module))
         callbacks = [check, *extra_callbacks] + copy.deepcopy(list(self.callbacks or []))
         net = PrivilegedNet(
             module=module,
@@ -510,6 +546,12 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"{needed / n_rows:.2g} and {1 - needed / n_rows:.2g}, or None."
             )
 
+    def _check_learnt(self, X_net, y_net):
+        """Warn when the fitted net gives every training row the same output
+        (see :mod:`._constant_model`); one forward pass over the rows."""
+        outputs, embeddings = self._forward(X_net)[:2]
+        warn_if_constant(self, outputs, embeddings, y_net, X_net["x"])
+
     def _forward(self, X_net):
         """(outputs, embeddings[, hallucinated]) of the fitted net as float32
         numpy arrays."""
@@ -532,6 +574,13 @@ class _PrivilegedEstimator(BaseEstimator):
             return float(concordance_correlation_coefficient(y, y_pred,
                                                              sample_weight=sample_weight))
         return float(self._score(y, y_pred, sample_weight))
+
+    def _score_inputs(self, y, sample_weight, n_samples, *, hint=""):
+        """``score``'s y and sample_weight, read as in fit and checked against
+        the ``n_samples`` rows of X; ``hint`` is added to a sample_weight error."""
+        y = read_targets(y, self.task)
+        _check_target_rows(y, n_samples)
+        return y, read_sample_weight(sample_weight, n_samples, hint=hint)
 
     def _score(self, y, y_pred, sample_weight):
         if self._has_labels:

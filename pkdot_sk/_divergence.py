@@ -48,17 +48,46 @@ class DivergenceCheck(Callback):
     distillation_causes : sequence of str
         Likely causes that concern the distillation term: listed first when
         that term is what became non-finite, last otherwise.
+    sources : sequence of (str, str)
+        ``(submodule path, argument)`` of the encoders the user may have
+        given (``("encoder", "module")``): on the first batch, the first of
+        them whose output is non-finite is named in the error, as the cause.
     """
 
-    def __init__(self, owner="the estimator", causes=(), distillation_causes=()):
+    def __init__(self, owner="the estimator", causes=(), distillation_causes=(), sources=()):
         self.owner = owner
         self.causes = causes
         self.distillation_causes = distillation_causes
+        self.sources = sources
 
     def on_train_begin(self, net, **kwargs):
         self.first_loss_ = None
+        self.non_finite_source_ = None
+        # Watched on the first batch only: its forward runs on finite,
+        # validated inputs and initial weights, so a non-finite output there
+        # is the module's own doing.
+        self._hooks = [net.module_.get_submodule(path).register_forward_hook(self._watch(name))
+                       for path, name in self.sources]
+
+    def _watch(self, name):
+        def hook(module, inputs, output):
+            outputs = output if isinstance(output, (tuple, list)) else (output,)
+            if self.non_finite_source_ is None and any(
+                    isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all())
+                    for out in outputs):
+                self.non_finite_source_ = f"{name} ({type(module).__name__})"
+        return hook
+
+    def _remove_hooks(self):
+        for hook in getattr(self, "_hooks", ()):
+            hook.remove()
+        self._hooks = []
+
+    def on_train_end(self, net, **kwargs):
+        self._remove_hooks()
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        self._remove_hooks()
         # skorch has already read the loss (.item()) to record it: no extra sync.
         batch_record = net.history[-1]["batches"][-1]
         value = batch_record.get("train_loss" if training else "valid_loss")
@@ -70,7 +99,11 @@ class DivergenceCheck(Callback):
             in_term = term is not None and not math.isfinite(term)
             if in_term:
                 detail += f" (its distillation term: {term})"
-            self._fail(net, detail, distillation_first=in_term)
+            source = self.non_finite_source_ if self.first_loss_ is None else None
+            if source is not None:
+                detail += (f"; on this first batch, before any update, {source} returned "
+                           "non-finite values (NaN or inf) from finite inputs")
+            self._fail(net, detail, distillation_first=in_term, source=source)
         if not training:
             return
         if self.first_loss_ is None:
@@ -89,7 +122,8 @@ class DivergenceCheck(Callback):
             self._fail(net, f"{len(bad)} of the network's {len(tensors)} parameter and "
                             "buffer tensors became non-finite (NaN or inf)", in_batch=False)
 
-    def _fail(self, net, detail, in_batch=True, distillation_first=False):
+    def _fail(self, net, detail, in_batch=True, distillation_first=False, source=None):
+        self._remove_hooks()
         # The net opens the epoch's history row before its first batch.
         where = f"epoch {len(net.history)}"
         if in_batch:
@@ -97,6 +131,10 @@ class DivergenceCheck(Callback):
         causes = list(self.causes)
         causes = (list(self.distillation_causes) + causes if distillation_first
                   else causes + list(self.distillation_causes))
+        if source is not None:
+            # Before any update neither lr nor the data's scale is to blame.
+            causes = [f"{source} computes NaN or inf (e.g. a log or a division by zero in "
+                      "its forward, or non-finite initial weights): fix it"]
         raise TrainingDivergedError(
             f"{self.owner}: training diverged at {where}: {detail}. The fit was stopped; "
             "the estimator keeps the state it had before it. Likely causes: "

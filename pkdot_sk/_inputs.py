@@ -10,20 +10,55 @@ They run before scikit-learn's validation, whose generic texts ("Found array
 with 0 sample(s)", "could not convert string to float", "Complex data not
 supported", "Unknown label type: unknown") do not say which array is wrong,
 and before numpy's ("inhomogeneous shape") on ragged lists. Valid inputs pass
-unchanged (a list becomes an array), so what scikit-learn then checks and
-records (finiteness, feature names) is as before; the checks cost a dtype test
-per input, and a conversion only for lists and for string or object data.
+unchanged (a list, a torch tensor or an np.matrix becomes an array), so what
+scikit-learn then checks and records (finiteness, feature names) is as
+before; the checks cost a dtype test
+per input, and a conversion only for lists, tensors, matrices and string or
+object data.
 """
 
 from collections.abc import Mapping
 from numbers import Number
 
 import numpy as np
+import torch
 from scipy.sparse import issparse
 from sklearn.utils.multiclass import type_of_target
 
 # dtype kinds that are not numbers: strings, bytes, objects, void.
 _NOT_NUMERIC = set("USOV")
+# datetime64 and timedelta64: numbers to numpy, but a model would read
+# nanoseconds since 1970 as a feature of scale 1e18.
+_TIMES = set("Mm")
+
+
+def _plain_array(data):
+    """A torch tensor as a numpy array (on the CPU, detached) and an
+    ``np.matrix`` as the 2-D array it holds; anything else unchanged."""
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy()
+    if isinstance(data, np.matrix):
+        return np.asarray(data)
+    return data
+
+
+def _check_not_times(data, name):
+    """A TypeError naming ``name`` (and the columns) for dates or durations."""
+    if hasattr(data, "dtypes") and hasattr(data, "columns"):
+        columns = [column for column, dtype in zip(data.columns, data.dtypes)
+                   if getattr(dtype, "kind", None) in _TIMES]
+        if not columns:
+            return
+        where = f"columns {columns[:5]!r}{' ...' if len(columns) > 5 else ''} of {name} hold"
+    elif getattr(getattr(data, "dtype", None), "kind", None) in _TIMES:
+        where = f"{name} holds"
+    else:
+        return
+    raise TypeError(
+        f"{where} dates or durations (datetime64 / timedelta64); expected numbers. Convert "
+        "them to a meaningful number first (e.g. seconds since the start of each session, "
+        "or the hour of the day), or drop them."
+    )
 
 
 def _kinds(data):
@@ -114,10 +149,12 @@ def read_array(data, name, *, n_samples=None):
                 "teacher's priv_groups, e.g. PrivilegedTeacher(priv_groups={'ecg': [0, 1], "
                 "'eda': [2]})." if priv else "")
         raise TypeError(f"{name} is a dict ({len(data)} entries); expected {expected}.{hint}")
+    data = _plain_array(data)
     if isinstance(data, (list, tuple)):
         if priv and n_samples is not None:
             _check_not_modality_list(data, n_samples)
         data = _as_array(data, name, expected)
+    _check_not_times(data, name)
     kinds = _kinds(data)
     if "c" in kinds:
         raise ValueError(
@@ -197,6 +234,8 @@ def read_targets(y, task):
         return y
     if isinstance(y, Mapping):
         raise TypeError(f"y is a dict ({len(y)} entries); expected {expected}.")
+    y = _plain_array(y)
+    _check_not_times(y, "y")
     if isinstance(y, (list, tuple)):
         y = _as_array(y, "y", expected)
     array = np.asarray(y)
@@ -250,3 +289,31 @@ def read_targets(y, task):
             "target, or bin y into classes."
         )
     return y
+
+
+def read_sample_weight(sample_weight, n_samples, *, hint=""):
+    """One finite, non-negative weight per sample as a float64 array (None
+    passes through); a scalar is every sample's weight. ``hint`` ends the
+    error of a 2-D sample_weight (an array passed in the wrong place)."""
+    if sample_weight is None:
+        return None
+    sample_weight = _plain_array(sample_weight)
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "sample_weight has values that are not numbers (e.g. "
+            f"{_plain(np.asarray(sample_weight, dtype=object).ravel()[0])!r}); expected one "
+            "non-negative number per sample."
+        ) from None
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}; expected ({n_samples},), one weight per "
+            f"sample of X.{hint if weights.ndim > 1 else ''}"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("sample_weight has negative or non-finite values; expected finite "
+                         "weights >= 0.")
+    return weights

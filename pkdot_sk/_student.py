@@ -515,9 +515,18 @@ class PKDOTStudent(_PrivilegedEstimator):
             and says what was expected.
         TypeError
             On inputs of the wrong kind: a dict or a list of per-modality
-            arrays as X_priv, objects that are not numbers in X or X_priv,
-            a teacher that is a class or takes no X_priv (an
-            InvalidParameterError, also a ValueError).
+            arrays as X_priv, objects, dates or durations where numbers are
+            expected, callbacks that are not skorch callbacks, a teacher
+            that is a class or takes no X_priv (an InvalidParameterError,
+            also a ValueError).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the trained model gives every training row the same output
+            although the targets vary (it learnt nothing: e.g. every unit of
+            a one-unit embedding inactive); the message names the likely
+            causes.
 
         A fit that raises leaves the estimator as it was before the call.
         """
@@ -560,6 +569,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             self.net_ = self._train(inputs, y_net, seed, distil=distil,
                                     hallucination_dims=hallucination_dims)
         self.distilled_ = distil
+        self._check_learnt(SliceDict(x=inputs["x"]), y_net)
         # An occasional unconverged solve only blurs one batch's gradient.
         if report.n_unconverged > _UNCONVERGED_SHARE * report.n_solves:
             warnings.warn(
@@ -722,7 +732,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         n_valid = int(np.ceil(fraction * n_samples))
         n_splits = int(min(5, max(1, np.ceil(_SAFEGUARD_MIN_ROWS / n_valid))))
         rows = np.zeros(n_samples)
-        if groups is not None and len(np.unique(groups)) > 1:
+        grouped = groups is not None and len(np.unique(groups)) > 1
+        # As the splitters count: the held-out side is rounded up.
+        n_units = len(np.unique(groups)) if grouped else n_samples
+        if np.ceil(fraction * n_units) >= n_units:
+            units = "groups" if grouped else "training rows"
+            raise ValueError(
+                f"safeguard_fraction={fraction:g} holds out all {n_units} {units}, leaving "
+                "none to train the safeguard's students on; expected a fraction below "
+                f"{1 - 1 / n_units:.2g} (the default is 0.2), or safeguard=None."
+            )
+        if grouped:
             splitter = GroupShuffleSplit(n_splits=n_splits, test_size=fraction,
                                          random_state=seed)
             return list(splitter.split(rows, groups=groups))
@@ -977,7 +997,10 @@ class PKDOTStudent(_PrivilegedEstimator):
 
     def _fit_teacher(self, teacher, X, y, X_priv, seed):
         if isinstance(teacher, FrozenEstimator):
-            check_is_fitted(teacher.estimator)
+            check_is_fitted(teacher.estimator, msg=(
+                "teacher is a FrozenEstimator of an unfitted %(name)s; expected a fitted "
+                "teacher (FrozenEstimator(PrivilegedTeacher().fit(X, y, X_priv=X_priv))), or "
+                "the teacher itself unfrozen, so that the student fits it on its own rows."))
             return teacher
         if teacher is None:
             teacher = PrivilegedTeacher(
@@ -1075,7 +1098,11 @@ class PKDOTStudent(_PrivilegedEstimator):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classification) or R^2 (regression) from X alone."""
-        return self._score(y, self.predict(X), sample_weight)
+        y_pred = self.predict(X)
+        y, sample_weight = self._score_inputs(
+            y, sample_weight, len(y_pred),
+            hint=" (PKDOTStudent.score takes X alone: was X_priv passed as its third argument?)")
+        return self._score(y, y_pred, sample_weight)
 
 
 def _check_no_priv(X_priv, method):

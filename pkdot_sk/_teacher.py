@@ -282,7 +282,16 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             and says what was expected.
         TypeError
             On inputs of the wrong kind: a dict or a list of per-modality
-            arrays as X_priv, objects that are not numbers in X or X_priv.
+            arrays as X_priv, objects, dates or durations where numbers are
+            expected, callbacks that are not skorch callbacks.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the trained model gives every training row the same output
+            although the targets vary (it learnt nothing: e.g. every unit of
+            a one-unit embedding inactive); the message names the likely
+            causes.
 
         A fit that raises leaves the estimator as it was before the call.
         """
@@ -328,6 +337,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         with self._seeded_torch(self._seed()):
             module = self._build_module(inputs, priv_modules)
             self.net_ = self._fit_network(module, inputs, y_net)
+        self._check_learnt(inputs, y_net)
         return self
 
     def _priv_modules(self, names):
@@ -386,8 +396,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             # Modalities split the feature axis (the last one for sequences).
             sample_priv = torch.from_numpy(inputs["x_priv"][:2][..., columns])
             priv_encoder, priv_width = prepare_encoder(
-                priv_module, len(columns), sample_priv,
-                name="priv_module" if self.priv_groups is None else f"priv_module[{name!r}]",
+                priv_module, len(columns), sample_priv, name=self._priv_module_name(name),
                 **common,
             )
             priv_encoders.append(priv_encoder)
@@ -401,6 +410,15 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.embedding_dim_ = fused_width
         return TeacherNetwork(encoder, priv_encoders, fusion, fused_width, self.n_outputs_,
                               head=self._make_head(fused_width), priv_columns=priv_columns)
+
+    def _priv_module_name(self, modality):
+        """How errors name the privileged encoder of ``modality``."""
+        return "priv_module" if self.priv_groups is None else f"priv_module[{modality!r}]"
+
+    def _module_sources(self, module):
+        return super()._module_sources(module) + [
+            (f"priv_encoders.{index}", self._priv_module_name(name))
+            for index, name in enumerate(self.priv_groups_)]
 
     def _inputs(self, X, X_priv):
         """Scaled float32 inputs in the SliceDict the net batches."""
@@ -516,7 +534,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def score(self, X, y, X_priv=None, sample_weight=None):
         """Accuracy (classification) or R^2 (regression)."""
-        return self._score(y, self.predict(X, X_priv), sample_weight)
+        y_pred = self.predict(X, X_priv)
+        y, sample_weight = self._score_inputs(y, sample_weight, len(y_pred))
+        return self._score(y, y_pred, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -255,12 +255,43 @@ def _check_pair(student, teacher, names, *, same_width=False):
             f"{student_name} and {teacher_name} must have the same width; got "
             f"{student.shape[1]} and {teacher.shape[1]} (project the student's first)."
         )
+    if student.shape[0] == 0:
+        raise ValueError(
+            f"{student_name} and {teacher_name} have 0 rows; expected a batch of at least "
+            "one sample."
+        )
     check_finite_tensor(student, student_name, _STUDENT_CAUSES)
     check_finite_tensor(teacher, teacher_name, _TEACHER_CAUSES)
     return teacher.detach().to(student.dtype)
 
 
 _EMBEDDINGS = ("student_emb", "teacher_emb")
+# Magnitudes whose squares and products float32 holds without overflow or
+# loss of precision. The scale-free losses rescale inputs beyond them by a
+# power of two (exact in floating point), and leave all others untouched.
+_SAFE_MAGNITUDES = (2.0 ** -20, 2.0 ** 20)
+
+
+def _unit_scale(*tensors):
+    """The tensors divided by one common power of two that brings their
+    largest magnitude to [0.5, 1) when it lies outside ``_SAFE_MAGNITUDES``;
+    unchanged otherwise. The factor is a constant (no gradient flows through
+    it): exact for a loss that ignores a common scale."""
+    largest = max(float(t.detach().abs().max()) for t in tensors)
+    if largest == 0.0 or _SAFE_MAGNITUDES[0] <= largest <= _SAFE_MAGNITUDES[1]:
+        return tensors
+    factor = 2.0 ** math.frexp(largest)[1]
+    return tuple(t / factor for t in tensors)
+
+
+def _check_finite_result(value, names, advice):
+    """A ValueError naming the arguments when a loss overflows its dtype."""
+    if not bool(torch.isfinite(value)):
+        raise ValueError(
+            f"The loss of {' and '.join(names)} overflows {value.dtype} (it is {value.item()}); "
+            f"expected inputs of moderate magnitude: {advice}."
+        )
+    return value
 
 
 def logit_kd_loss(student_logits, teacher_logits, *, temperature=4.0):
@@ -340,10 +371,12 @@ def feature_distillation_loss(student_projected, teacher_emb, *, metric="mse"):
     ----------
     .. [1] Romero, A. et al. "FitNets: Hints for Thin Deep Nets." ICLR 2015.
     """
-    teacher_emb = _check_pair(student_projected, teacher_emb,
-                              ("student_projected", "teacher_emb"), same_width=True)
+    names = ("student_projected", "teacher_emb")
+    teacher_emb = _check_pair(student_projected, teacher_emb, names, same_width=True)
     if metric == "mse":
-        return F.mse_loss(student_projected, teacher_emb)
+        # Squared errors of values beyond ~1e19 overflow float32.
+        return _check_finite_result(F.mse_loss(student_projected, teacher_emb), names,
+                                    "rescale them (the estimators standardise their inputs)")
     if metric == "cosine":
         return (1.0 - F.cosine_similarity(student_projected, teacher_emb, dim=1)).mean()
     raise ValueError(f"metric must be 'mse' or 'cosine'; got {metric!r}.")
@@ -386,12 +419,18 @@ def rkd_loss(student_emb, teacher_emb, *, distance_weight=25.0, angle_weight=50.
     angle_weight = check_nonnegative_real(angle_weight, "angle_weight")
     if len(student_emb) < 2:
         return student_emb.sum() * 0.0
+    dtype = student_emb.dtype
+    # torch.cdist has no half-precision kernel on the CPU; distances are
+    # divided by their mean and angles ignore scale, so each embedding is
+    # brought to unit scale on its own.
+    (student,) = _unit_scale(student_emb.to(compute_dtype(dtype)))
+    (teacher,) = _unit_scale(teacher_emb.to(compute_dtype(dtype)))
     with torch.no_grad():
-        teacher_distances = _normalised_distances(teacher_emb)
-        teacher_angles = _angles(teacher_emb)
-    distance = F.smooth_l1_loss(_normalised_distances(student_emb), teacher_distances)
-    angle = F.smooth_l1_loss(_angles(student_emb), teacher_angles)
-    return distance_weight * distance + angle_weight * angle
+        teacher_distances = _normalised_distances(teacher)
+        teacher_angles = _angles(teacher)
+    distance = F.smooth_l1_loss(_normalised_distances(student), teacher_distances)
+    angle = F.smooth_l1_loss(_angles(student), teacher_angles)
+    return (distance_weight * distance + angle_weight * angle).to(dtype)
 
 
 def similarity_preserving_loss(student_emb, teacher_emb):
@@ -412,8 +451,11 @@ def similarity_preserving_loss(student_emb, teacher_emb):
        Distillation." ICCV 2019.
     """
     teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
-    gram_student = F.normalize(student_emb @ student_emb.T, dim=1)
-    gram_teacher = F.normalize(teacher_emb @ teacher_emb.T, dim=1)
+    # Rows of the Gram matrices are normalised: each embedding's scale is
+    # irrelevant, so each is brought to unit scale on its own.
+    (student,), (teacher,) = _unit_scale(student_emb), _unit_scale(teacher_emb)
+    gram_student = F.normalize(student @ student.T, dim=1)
+    gram_teacher = F.normalize(teacher @ teacher.T, dim=1)
     return ((gram_student - gram_teacher) ** 2).sum() / len(student_emb) ** 2
 
 
@@ -652,6 +694,8 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
     eps = check_nonnegative_real(eps, "eps")
     check_finite_tensor(y_pred, "y_pred", _STUDENT_CAUSES)
     check_finite_tensor(y_true, "y_true", "targets computed from NaN or overflowing values")
+    # The CCC ignores a scale common to both (but for eps).
+    y_pred, y_true = _unit_scale(y_pred, y_true.detach().to(y_pred.dtype))
     return _ccc_loss(y_pred, y_true, eps)
 
 

@@ -780,3 +780,93 @@ def test_numpy_integer_batch_size_fits_like_an_int(Estimator, data):
     np.testing.assert_array_equal(as_numpy.predict(X, *(
         [X_priv] if Estimator is PrivilegedTeacher else [])), as_int.predict(X, *(
         [X_priv] if Estimator is PrivilegedTeacher else [])))
+
+
+# ------------------------------------------- campaign findings (issue 14, round 3)
+@pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
+@pytest.mark.parametrize("callbacks", [[1], ["progress"], [("name", 3)], [(1, Callback())]])
+def test_callbacks_that_are_not_callbacks_are_refused(Estimator, callbacks, data):
+    # skorch failed late with "'int' object has no attribute 'set_params'".
+    X, X_priv, y = data
+    with pytest.raises(TypeError, match=r"callbacks\[0\] is .*expected a skorch callback"):
+        Estimator(**TINY, callbacks=callbacks).fit(X, y, X_priv=X_priv)
+
+
+@pytest.mark.parametrize("callbacks", [[None], [("unused", None)], [Callback]])
+def test_what_skorch_takes_as_a_callback_is_accepted(callbacks, data):
+    X, X_priv, y = data
+    PrivilegedTeacher(**TINY, callbacks=callbacks).fit(X, y, X_priv=X_priv)
+
+
+def test_a_safeguard_fraction_that_leaves_no_training_rows_is_refused(data):
+    X, X_priv, y = data
+    with pytest.raises(ValueError, match=r"safeguard_fraction=0.999 holds out all 120 "
+                                         r"training rows.*expected a fraction below 0.99"):
+        PKDOTStudent(**TINY, safeguard_fraction=0.999).fit(X, y, X_priv=X_priv)
+    groups = np.repeat(np.arange(4), 30)
+    with pytest.raises(ValueError, match="holds out all 4 groups"):
+        PKDOTStudent(**TINY, safeguard_fraction=0.8).fit(X, y, X_priv=X_priv, groups=groups)
+
+
+def test_an_unfitted_frozen_teacher_is_named(data):
+    X, X_priv, y = data
+    student = PKDOTStudent(**TINY, teacher=FrozenEstimator(PrivilegedTeacher()))
+    with pytest.raises(NotFittedError, match="teacher is a FrozenEstimator of an unfitted "
+                                             "PrivilegedTeacher"):
+        student.fit(X, y, X_priv=X_priv)
+
+
+class _LogOfNegative(torch.nn.Module):
+    """An encoder whose forward is NaN on every input: log of a negative."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, 4)
+
+    def forward(self, x):
+        return torch.log(-torch.abs(self.linear(x)) - 1.0)
+
+
+def test_an_encoder_emitting_nan_is_named_as_the_cause(data):
+    X, X_priv, y = data
+    teacher = PrivilegedTeacher(**TINY, priv_groups={"ecg": [0, 1], "eda": [2]},
+                                priv_module={"eda": _LogOfNegative(1)})
+    with pytest.raises(TrainingDivergedError,
+                       match=r"before any update, priv_module\['eda'\] \(_LogOfNegative\) "
+                             r"returned non-finite values.*Likely causes: priv_module\['eda'\]"):
+        teacher.fit(X, y, X_priv=X_priv)
+    # The watch is over after the first batch: the net keeps no hook.
+    fitted = PrivilegedTeacher(**TINY).fit(X, y, X_priv=X_priv)
+    assert not any(module._forward_hooks for module in fitted.net_.module_.modules())
+
+
+def _constant_model_warnings(record):
+    return [w for w in record if "gives the same output" in str(w.message)]
+
+
+def test_a_model_that_learnt_nothing_is_reported(data):
+    X, X_priv, y = data
+    # A one-unit embedding that is off for every row (this seed) is a constant model.
+    seeds = range(8)
+    reported = []
+    for seed in seeds:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            teacher = PrivilegedTeacher(max_epochs=1, embedding_dim=1,
+                                        random_state=seed).fit(X, y, X_priv=X_priv)
+        constant = np.ptp(teacher.predict_proba(X, X_priv), axis=0).max() == 0
+        found = _constant_model_warnings(record)
+        assert bool(found) == constant, seed
+        if found:
+            reported.append(str(found[0].message))
+    assert reported, "no seed gave a dead one-unit embedding: pick other seeds"
+    assert "embedding_dim=1 is narrow" in reported[0]
+
+
+def test_a_constant_target_is_not_reported_as_a_constant_model(data):
+    X, X_priv, y = data
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        PrivilegedTeacher(**TINY, task="regression", standardize=False).fit(
+            X, np.zeros(len(X)), X_priv=X_priv)
+    assert not _constant_model_warnings(record)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from pkdot_sk import losses
 from pkdot_sk._ot import MAX_ITER, TOL
 from pkdot_sk.losses import cosine_similarity_matrix, pkdot_loss
 from test_ot import reference_divergence
@@ -303,3 +304,69 @@ def test_half_precision_solver(dtype):
     expected = sinkhorn_divergence(x.to(dtype).float(), y.to(dtype).float(), 0.1)
     assert value.dtype == dtype
     assert value.item() == pytest.approx(expected.item(), rel=1e-2)
+
+
+# ------------------------------------------------ the baselines at the edges
+
+def _pair(n=12, width=5, seed=0, scale=1.0, dtype=torch.float32):
+    generator = torch.Generator().manual_seed(seed)
+    student = torch.randn(n, width, generator=generator, dtype=torch.float64)
+    teacher = torch.randn(n, width, generator=generator, dtype=torch.float64)
+    return (student * scale).to(dtype), (teacher * scale).to(dtype)
+
+
+@pytest.mark.parametrize("loss", [losses.logit_kd_loss, losses.generalized_distillation_loss,
+                                  losses.feature_distillation_loss, losses.rkd_loss,
+                                  losses.similarity_preserving_loss, losses.pkt_loss])
+def test_a_batch_of_zero_rows_is_refused(loss):
+    # It gave NaN (the mean of nothing).
+    student, teacher = _pair(n=0)
+    with pytest.raises(ValueError, match="have 0 rows; expected a batch of at least one"):
+        loss(student, teacher)
+
+
+@pytest.mark.parametrize("loss", [losses.rkd_loss, losses.similarity_preserving_loss])
+@pytest.mark.parametrize("scale", [1e20, 1e-20, 1e30, 1e-30])
+def test_scale_free_baselines_hold_at_extreme_scales(loss, scale):
+    # They gave NaN at 1e20 and 0 at 1e-20 in float32 (squares over- or underflow).
+    student, teacher = _pair()
+    extreme = loss(*(t * scale for t in (student, teacher)))
+    assert extreme.item() == pytest.approx(loss(student, teacher).item(), rel=1e-4)
+
+
+@pytest.mark.parametrize("loss", [losses.rkd_loss, losses.similarity_preserving_loss])
+def test_scale_free_baselines_keep_their_gradient_at_extreme_scales(loss):
+    student, teacher = _pair()
+    grads = []
+    for scale in (1.0, 1e20):
+        scaled = (student * scale).requires_grad_(True)
+        loss(scaled, teacher).backward()
+        grads.append(scaled.grad * scale)  # d/d(scaled) is d/d(student) / scale
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-3, atol=1e-6)
+
+
+def test_ccc_loss_ignores_a_common_scale():
+    y_pred, y_true = _pair(n=30, width=1)
+    for scale in (1e20, 1e-20):
+        assert losses.ccc_loss(y_pred * scale, y_true * scale).item() == pytest.approx(
+            losses.ccc_loss(y_pred, y_true).item(), rel=1e-5)
+
+
+def test_feature_loss_that_overflows_float32_is_an_error():
+    student, teacher = _pair(scale=1e20)
+    with pytest.raises(ValueError, match="loss of student_projected and teacher_emb "
+                                         "overflows torch.float32"):
+        losses.feature_distillation_loss(student, teacher)
+    # float64 holds it.
+    value = losses.feature_distillation_loss(*_pair(scale=1e20, dtype=torch.float64))
+    assert torch.isfinite(value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_rkd_loss_in_half_precision_is_computed_in_float32(dtype):
+    # torch.cdist has no half-precision kernel: it raised NotImplementedError.
+    student, teacher = _pair(dtype=dtype)
+    value = losses.rkd_loss(student, teacher)
+    assert value.dtype == dtype
+    assert value.item() == pytest.approx(
+        losses.rkd_loss(student.float(), teacher.float()).item(), rel=1e-2)

@@ -1,11 +1,13 @@
-"""Property-based tests of the PKDOT loss and the Sinkhorn solver (hypothesis).
+"""Property-based tests of the PKDOT loss, the structure baselines and the
+Sinkhorn solver (hypothesis).
 
 Over the dtypes (float32, float64, and half precision, computed in float32),
 the scale of the embeddings (1e-20 to 1e20), the batch size (2 to 1024, large
 batches drawn rarely), the anchors, normalisation and ``reg`` (1e-12 to 1e6):
 values and gradients are finite, the divergence is non-negative, and the loss
-ignores the scale of either embedding. Each test draws a bounded number of
-examples (``settings`` below): the file runs in well under a minute.
+ignores the scale of either embedding (as do RKD, SP and PKT). Each test
+draws a bounded number of examples (``settings`` below): the file runs in
+well under a minute.
 """
 
 import math
@@ -17,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pkdot_sk._ot import sinkhorn_divergence
-from pkdot_sk.losses import ANCHOR_STRATEGIES, pkdot_loss
+from pkdot_sk.losses import (ANCHOR_STRATEGIES, pkdot_loss, pkt_loss, rkd_loss,
+                             similarity_preserving_loss)
 
 # No example database: nothing is written into the repository.
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,3 +146,34 @@ def test_sinkhorn_divergence_is_finite_with_finite_gradients(clouds, reg):
     for grad, cloud in ((x.grad, x), (y.grad, y)):
         assert grad.dtype == cloud.dtype and torch.isfinite(grad).all()
 
+
+
+# The structure baselines ignore each embedding's scale too (RKD divides
+# distances by their mean, SP normalises Gram rows, PKT uses cosines). RKD's
+# angles are B^3: its batches stay at 64 rows.
+SCALE_FREE_BASELINES = (rkd_loss, similarity_preserving_loss, pkt_loss)
+
+
+@st.composite
+def _small_embeddings(draw):
+    """Float32 or float64 embeddings of 2 to 64 rows, at one scale of 1e-20 to 1e20."""
+    dtype = draw(st.sampled_from((torch.float32, torch.float64)))
+    n_rows = draw(st.integers(2, 64))
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    pair = [torch.randn(n_rows, draw(st.integers(1, 16)), generator=gen, dtype=torch.float64)
+            for _ in range(2)]
+    return [tensor.to(dtype) for tensor in pair], 10.0 ** draw(st.floats(-20.0, 20.0))
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(sample=_small_embeddings(), loss=st.sampled_from(SCALE_FREE_BASELINES))
+def test_scale_free_baselines_are_finite_and_ignore_scale(sample, loss):
+    # rkd and sp gave NaN at 1e20 and 0 at 1e-20 in float32.
+    (student, teacher), scale = sample
+    expected = float(loss(student, teacher))
+    scaled = (student.double() * scale).to(student.dtype).requires_grad_(True)
+    value = loss(scaled, (teacher.double() * scale).to(teacher.dtype))
+    value.backward()
+    assert math.isfinite(value.item()) and torch.isfinite(scaled.grad).all()
+    rtol = 1e-3 if student.dtype == torch.float32 else 1e-8
+    np.testing.assert_allclose(value.item(), expected, rtol=rtol, atol=rtol * 1e-3)
