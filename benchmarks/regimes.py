@@ -76,7 +76,7 @@ def parse_grid(items):
             for combo in itertools.product(*(grid[n] for n in names))}
 
 
-def run_fold(name, regime, fold, train, test, configs, draw):
+def run_fold(name, regime, fold, train, test, configs, draw, frozen_teacher=False):
     import torch
 
     from sklearn.frozen import FrozenEstimator
@@ -114,7 +114,13 @@ def run_fold(name, regime, fold, train, test, configs, draw):
         if not _method_fits(extra.get("distillation", "pkdot"), dataset.task):
             continue
         start = time.perf_counter()
-        student = PKDOTStudent(teacher=FrozenEstimator(teacher), **{**params, **extra})
+        # A safeguarded student gets the teacher unfitted, as a user's does:
+        # its safeguard fits teachers on its inner training rows, and its
+        # final teacher equals `teacher` (same rows, parameters and seed).
+        safeguarded = extra.get("safeguard", "validation") is not None
+        given = (PrivilegedTeacher(**params) if safeguarded and not frozen_teacher
+                 else FrozenEstimator(teacher))
+        student = PKDOTStudent(teacher=given, **{**params, **extra})
         student.fit(**student_fit)
         record(config, student, time.perf_counter() - start)
     print(f"{name} {regime} fold {fold}: " + " ".join(
@@ -254,6 +260,10 @@ def main():
     parser.add_argument("--n-folds", type=int, default=10)
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--tag", default=None, help="write results/regimes_<tag>.md")
+    parser.add_argument("--frozen-teacher", action="store_true",
+                        help="give every configuration the fold's teacher frozen, so that "
+                             "the safeguard's inner trainings use it too (fitted on their "
+                             "held-out rows: the safeguard before it fitted its own)")
     parser.add_argument("--from-folds", nargs="+", default=None, metavar="CSV",
                         help="rebuild the tables from the _folds.csv of earlier runs "
                              "(same draw and folds) instead of training")
@@ -298,7 +308,7 @@ def _train_all(args, configs):
             for fold, (train, test) in enumerate(folds(data, dataset.task, args.draw,
                                                        args.n_folds)):
                 jobs.append(delayed(run_fold)(name, regime, fold, train, test, configs,
-                                              args.draw))
+                                              args.draw, args.frozen_teacher))
     rows = [row for fold_rows in Parallel(n_jobs=args.n_jobs)(jobs) for row in fold_rows]
     return pd.DataFrame(rows)
 

@@ -22,7 +22,8 @@ each measured (docs/performance.md, benchmarks/speed.py):
   marginals are within 1 % (at most ``inner_iter`` iterations), then
   over-relaxed Sinkhorn (Thibault et al.) at the target until the marginal
   error is below ``tol``. Faster schedules (epsilon divided by 10, two
-  iterations a stage) were 4-9 % off on the all-anchor clouds of real fits,
+  iterations a stage) were several percent off on the all-anchor clouds of
+  real fits (docs/performance.md, "Accuracy on real training batches"),
   whose costs are hundreds of times ``reg``: the early stages then land far
   from the optimum, and no number of target iterations brings it back;
 * self terms OT(x, x), OT(y, y): symmetric averaged iterations started from

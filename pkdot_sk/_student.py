@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils import metadata_routing
+from sklearn.utils import _safe_indexing, metadata_routing
 from sklearn.utils._param_validation import (HasMethods, Interval, InvalidParameterError,
                                              StrOptions)
 from sklearn.utils.metaestimators import available_if
@@ -559,7 +559,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         with solver_report() as report:
             if distil and self.safeguard == "validation":
                 self.safeguard_ = self._validate_distillation(
-                    inputs, y, y_net, groups, seed, hallucination_dims)
+                    inputs, X, y, X_priv, y_net, groups, seed, hallucination_dims)
                 distil = self.safeguard_["distilled"]
             if not distil:
                 inputs = SliceDict(x=inputs["x"])
@@ -607,15 +607,22 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)
                           for teacher in self._teacher_list()]
         self.teacher_ = self.teachers_[0]
-        # Teachers are frozen: their targets are computed once per fit, side
-        # by side in one array (split again in the loss).
-        targets = [self._teacher_targets(teacher, X, X_priv) for teacher in self.teachers_]
+        return self._distillation_targets(self.teachers_, X, X_priv, y_net)
+
+    def _distillation_targets(self, teachers, X, X_priv, y_net):
+        """What the student learns from these fitted teachers on these rows:
+        per-sample arrays keyed as the net expects, and the widths of the
+        hallucination targets (None without). Teachers are frozen: computed
+        once per fit, side by side in one array (split again in the loss)."""
+        inputs = {}
+        hallucination_dims = None
+        targets = [self._teacher_targets(teacher, X, X_priv) for teacher in teachers]
         for index, target in enumerate(targets):
             # A frozen or custom teacher may have diverged: say so before training.
             if not np.isfinite(target).all():
                 label = "teacher" if len(targets) == 1 else f"teacher[{index}]"
                 raise ValueError(
-                    f"{label} ({type(self.teachers_[index]).__name__}) gives non-finite "
+                    f"{label} ({type(teachers[index]).__name__}) gives non-finite "
                     f"values (NaN or inf) on {int((~np.isfinite(target).all(axis=1)).sum())} "
                     "of the training rows; expected finite embeddings (or outputs) to "
                     "distil. Was it trained with a diverging learning rate?")
@@ -625,10 +632,9 @@ class PKDOTStudent(_PrivilegedEstimator):
             # Per-sample task losses, (n_samples, n_teachers): summed over each
             # batch's rows to pick its teacher.
             inputs[TEACHER_TASK_LOSS_KEY] = np.column_stack(
-                [self._teacher_task_losses(teacher, X, X_priv, y_net)
-                 for teacher in self.teachers_])
+                [self._teacher_task_losses(teacher, X, X_priv, y_net) for teacher in teachers])
         if self.hallucinate:
-            hallucination_targets = self._hallucination_targets(X, X_priv)
+            hallucination_targets = self._hallucination_targets(teachers[0], X, X_priv)
             hallucination_dims = [target.shape[1] for target in hallucination_targets]
             inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(hallucination_targets, axis=1)
         return inputs, hallucination_dims
@@ -676,14 +682,18 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "distillation_weight too large for this distillation method")
         return causes, distillation_causes
 
-    def _validate_distillation(self, inputs, y, y_net, groups, seed, hallucination_dims):
+    def _validate_distillation(self, inputs, X, y, X_priv, y_net, groups, seed,
+                               hallucination_dims):
         """The safeguard: does distillation beat the task loss alone on held-out rows?
 
-        On each of the safeguard's splits, both students are trained on the
-        inner training rows from the same initial weights, with the teachers
-        already fitted (on every training row: they never see more than the
-        final student's teacher does); their predictions on the held-out rows
-        of every split are pooled and scored together.
+        On each of the safeguard's splits, teachers are fitted on the inner
+        training rows (a ``FrozenEstimator`` teacher is used as it is), then
+        both students are trained on those rows from the same initial
+        weights; their predictions on the held-out rows of every split are
+        pooled and scored together. A teacher fitted on the held-out rows
+        too would pass what it learnt of them on to the distilled student
+        alone, which then looks better on them than it is on new rows
+        (``benchmarks/results/tuning/7_inner_teachers.md``).
         """
         splits = self._safeguard_splits(y, groups, seed)
         n_distinct = len(np.unique(np.concatenate([valid for _, valid in splits])))
@@ -694,8 +704,15 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "win_rate": None}
         held_out = {True: [], False: []}
         for split, (train, valid) in enumerate(splits, start=1):
+            teachers = [self._fit_teacher(teacher, _safe_indexing(X, train),
+                                          _safe_indexing(y, train),
+                                          _safe_indexing(X_priv, train), seed)
+                        for teacher in self._teacher_list()]
+            targets, _ = self._distillation_targets(teachers, _safe_indexing(X, train),
+                                                    _safe_indexing(X_priv, train), y_net[train])
             for distil in (True, False):
-                rows = inputs[train] if distil else SliceDict(x=inputs["x"][train])
+                rows = (SliceDict(x=inputs["x"][train], **targets) if distil
+                        else SliceDict(x=inputs["x"][train]))
                 kind = "distilled" if distil else "undistilled"
                 owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
                          f"split {split} of {len(splits)})")
@@ -902,14 +919,14 @@ class PKDOTStudent(_PrivilegedEstimator):
             extra_callbacks=[PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)],
         )
 
-    def _hallucination_targets(self, X, X_priv):
+    def _hallucination_targets(self, teacher, X, X_priv):
         """The teacher's privileged-modality embeddings, one array each."""
-        transform_modalities = getattr(self.teacher_, "transform_modalities", None)
+        transform_modalities = getattr(teacher, "transform_modalities", None)
         if not callable(transform_modalities):
             raise ValueError(
                 "hallucinate=True needs a teacher with transform_modalities(X, X_priv) "
                 "returning its per-modality embeddings (as PrivilegedTeacher does); got "
-                f"{type(self.teacher_).__name__}."
+                f"{type(teacher).__name__}."
             )
         embeddings = [np.asarray(e, dtype=np.float32) for e in transform_modalities(X, X_priv)]
         priv = embeddings[1:]
@@ -918,7 +935,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "hallucinate=True needs a teacher fitted with privileged modalities; its "
                 "transform_modalities returned the regular embedding only."
             )
-        names = list(getattr(self.teacher_, "priv_groups_", None) or [])
+        names = list(getattr(teacher, "priv_groups_", None) or [])
         if len(names) != len(priv):
             names = [f"priv_{i}" for i in range(len(priv))]
         self.hallucinated_modalities_ = names

@@ -83,6 +83,38 @@ def test_the_decision_selects_the_final_training(clf_data, useless_teacher, monk
     assert same is kept
 
 
+class _CountingTeacher(PrivilegedTeacher):
+    """Records the rows of every fit (clones share the class-level list)."""
+
+    fits = []
+
+    def fit(self, X, y, X_priv=None):
+        type(self).fits.append(np.asarray(X).copy())
+        return super().fit(X, y, X_priv=X_priv)
+
+
+def test_the_safeguard_fits_its_teachers_on_its_inner_training_rows(clf_data, monkeypatch):
+    # A teacher fitted on the held-out rows too passes what it learnt of them
+    # on to the distilled student alone, which then looks better there.
+    X, X_priv, y, _ = clf_data
+    monkeypatch.setattr(_CountingTeacher, "fits", [])
+    student = PKDOTStudent(teacher=_CountingTeacher(**FAST), **FAST)
+    splits = student._safeguard_splits(y, None, seed=student._seed())
+    student.fit(X, y, X_priv=X_priv)
+    final, *inner = _CountingTeacher.fits
+    np.testing.assert_array_equal(final, X)
+    assert len(inner) == len(splits) == student.safeguard_["n_splits"] > 1
+    for rows, (train, _) in zip(inner, splits):
+        np.testing.assert_array_equal(rows, X[train])
+
+
+def test_a_frozen_teacher_serves_the_safeguard_as_it_is(clf_data, useless_teacher,
+                                                         monkeypatch):
+    X, X_priv, y, _ = clf_data
+    monkeypatch.setattr(type(useless_teacher.estimator), "fit", None)  # would raise if called
+    PKDOTStudent(teacher=useless_teacher, **FAST).fit(X, y, X_priv=X_priv)
+
+
 def test_validation_rows_are_whole_groups(clf_data):
     X, X_priv, y, groups = clf_data
     student = PKDOTStudent(**FAST)
