@@ -11,12 +11,11 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import FAST
+from helpers import FAST, TINY
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk.datasets import make_privileged_classification
 from pkdot_sk.modules import AttentionFusion, ConcatFusion
 
-TINY = dict(max_epochs=2, batch_size=32, random_state=0)
 NAMES = ["ecg_hr", "ecg_hrv", "eda"]
 
 

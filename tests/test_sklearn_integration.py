@@ -10,9 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
+from helpers import TINY
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
-
-TINY = dict(max_epochs=2, batch_size=32, random_state=0)
 
 
 def test_X_priv_requested_for_fit_by_default():
