@@ -260,25 +260,6 @@ def test_attention_fusion_learns():
     assert scores["attention"] > scores["concat"] - 0.15
 
 
-def test_attention_fusion_module():
-    torch.manual_seed(0)
-    fusion = AttentionFusion([3, 5, 2], embedding_dim=8, n_heads=2)
-    embeddings = [torch.randn(4, 3), torch.randn(4, 5), torch.randn(4, 2)]
-    out = fusion(embeddings)
-    assert out.shape == (4, 8) and torch.all(out >= 0)
-    out.sum().backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all()
-               for p in fusion.parameters())
-    with pytest.raises(ValueError, match="built for 3 modalities; got 2"):
-        fusion(embeddings[:2])
-    with pytest.raises(ValueError, match="multiple of n_heads"):
-        AttentionFusion([3, 5], embedding_dim=10, n_heads=4)
-    # One modality: no other token to attend to, and no NaN.
-    single = AttentionFusion([3], embedding_dim=8, n_heads=2)
-    out = single([torch.randn(4, 3)])
-    assert out.shape == (4, 8) and torch.isfinite(out).all()
-
-
 def test_attention_teacher_without_privileged_data(data):
     X, _, y, _ = data
     with pytest.warns(PrivilegedDataWarning):
