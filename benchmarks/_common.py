@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import torch
 from sklearn.model_selection import (GroupKFold, RepeatedKFold, RepeatedStratifiedKFold,
                                      StratifiedShuffleSplit, ShuffleSplit)
 
 from pkdot_sk.datasets._by_task import SYNTHETIC_BY_TASK
-from pkdot_sk.modules import MLPEncoder, StudentNetwork
 
 
 # ------------------------------------------------------------------ metrics
@@ -194,6 +192,7 @@ def subsample(train, y, n_rows, task, seed):
 
 def machine():
     import sklearn
+    import torch
 
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; python "
             f"{platform.python_version()}, torch {torch.__version__}, scikit-learn "
@@ -213,14 +212,3 @@ def markdown(rows, columns, formats):
         body += "| " + " | ".join(cells) + " |\n"
     return head + body
 
-
-# ------------------------------------------------------------------- timing
-class OutputOnly(torch.nn.Module):
-    """The student network returning logits only, for a plain skorch net (fit timings)."""
-
-    def __init__(self, n_features, n_classes):
-        super().__init__()
-        self.net = StudentNetwork(MLPEncoder(n_features), 64, n_classes)
-
-    def forward(self, x):
-        return self.net(x)[0]

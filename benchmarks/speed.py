@@ -43,7 +43,7 @@ try:
 except ImportError:  # optional benchmark dependency
     SamplesLoss = None
 
-from _common import OutputOnly, markdown
+from _common import markdown
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -221,6 +221,18 @@ def training_accuracy_table(clouds_by_config):
 
 
 # ------------------------------------------------------------- table 3
+class _OutputOnly(torch.nn.Module):
+    """The student network returning logits only, for a plain skorch net."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        from pkdot_sk.modules import MLPEncoder, StudentNetwork
+        self.net = StudentNetwork(MLPEncoder(n_features), 64, n_classes)
+
+    def forward(self, x):
+        return self.net(x)[0]
+
+
 def fit_table(reps, max_epochs, n_samples=10_000):
     from sklearn.frozen import FrozenEstimator
     from skorch import NeuralNet
@@ -232,7 +244,7 @@ def fit_table(reps, max_epochs, n_samples=10_000):
 
     def plain():
         torch.manual_seed(0)
-        NeuralNet(OutputOnly, module__n_features=X.shape[1], module__n_classes=4,
+        NeuralNet(_OutputOnly, module__n_features=X.shape[1], module__n_classes=4,
                   criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=1e-3,
                   max_epochs=max_epochs, batch_size=128, iterator_train__shuffle=True,
                   train_split=None, verbose=0).fit(X, y.astype(np.int64))
