@@ -37,8 +37,6 @@ Run: ``python benchmarks/capabilities.py`` (about 20 minutes on 2 cores;
 """
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -49,29 +47,22 @@ from scipy.stats import wilcoxon
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import LeaveOneGroupOut
 
-from _tables import markdown  # benchmarks/ is on sys.path when run as a script
-from _common import accuracy, ccc, linear_model, mae, r2
+from _common import (AFFECT, AFFECT_GROUPS, accuracy, ccc, linear_model, load_affect, machine,
+                     mae, markdown, r2)
 
 RESULTS = Path(__file__).parent / "results"
-GROUPS = {"ecg": [0, 1], "eda": [2, 3]}
+# The affect data (_common.AFFECT): description and the metrics reported, the first
+# being the one compared.
 DATASETS = {
-    "pain": ("make_privileged_ordinal (5 levels), task='ordinal'", "ordinal",
+    "pain": ("make_privileged_ordinal (5 levels), task='ordinal'",
              {"accuracy": accuracy, "MAE": mae}),
     "valence_arousal": ("make_privileged_valence_arousal (2 outputs), task='regression'",
-                        "regression", {"CCC": ccc, "R2": r2}),
+                        {"CCC": ccc, "R2": r2}),
 }
 TEACHERS = ("teacher_concat", "teacher_attention", "teacher_ecg", "teacher_eda", "teacher_ccc")
 STUDENTS = ("none", "pkdot", "pkdot_attention", "pkdot_hallucinate", "mt_pkdot",
             "none_ccc", "pkdot_ccc")
 ROWS = TEACHERS + ("linear",) + STUDENTS
-
-
-def load(name):
-    from pkdot_sk import datasets
-
-    make = {"pain": datasets.make_privileged_ordinal,
-            "valence_arousal": datasets.make_privileged_valence_arousal}[name]
-    return make(n_subjects=10, n_samples_per_subject=100, n_priv_features=4, random_state=0)
 
 
 def run_fold(name, data, fold, train, test, epochs):
@@ -81,7 +72,8 @@ def run_fold(name, data, fold, train, test, epochs):
 
     torch.set_num_threads(1)  # folds run in parallel processes
     X, X_priv, y, _ = data
-    _, task, metrics = DATASETS[name]
+    _, metrics = DATASETS[name]
+    task = AFFECT[name].task
     seed = 1000 + fold
     common = dict(task=task, max_epochs=epochs, random_state=seed)
     start = time.perf_counter()
@@ -93,7 +85,7 @@ def run_fold(name, data, fold, train, test, epochs):
                 "score": scores[next(iter(metrics))], **scores}
 
     def teacher(**params):
-        return PrivilegedTeacher(priv_groups=GROUPS, **common, **params).fit(
+        return PrivilegedTeacher(priv_groups=AFFECT_GROUPS, **common, **params).fit(
             X[train], y[train], X_priv=X_priv[train])
 
     def student(label, teachers, **params):
@@ -138,7 +130,7 @@ def _paired(part, a, b):
 def summarise(frame, names):
     text = ""
     for name in names:
-        description, _, metrics = DATASETS[name]
+        description, metrics = DATASETS[name]
         part = frame[frame.dataset == name]
         wide = part.pivot(index="fold", columns="row", values="score")
         gap = wide["teacher_concat"].mean() - wide["none"].mean()
@@ -186,7 +178,7 @@ def main():
     start = time.perf_counter()
     jobs = []
     for name in args.datasets:
-        data = load(name)
+        data = load_affect(name)
         splits = list(LeaveOneGroupOut().split(data[0], data[2], data[3]))
         for fold, (train, test) in enumerate(splits[:2] if args.quick else splits):
             jobs.append(delayed(run_fold)(name, data, fold, train, test, epochs))
@@ -194,15 +186,9 @@ def main():
     elapsed = time.perf_counter() - start
     frame = pd.DataFrame(rows)
 
-    import sklearn
-    import torch
-
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-               f"python {platform.python_version()}, torch {torch.__version__}, "
-               f"scikit-learn {sklearn.__version__}")
     command = " ".join(["python benchmarks/capabilities.py"] + sys.argv[1:])
     text = (f"# Capabilities benchmark\n\nCommand: `{command}` ({elapsed / 60:.0f} min). "
-            f"Machine: {machine}.\n\nTwo privileged modalities `ecg` (X_priv columns 0-1) "
+            f"Machine: {machine()}.\n\nTwo privileged modalities `ecg` (X_priv columns 0-1) "
             "and `eda` (columns 2-3), each a partial view of the latent state. Library "
             f"defaults otherwise ({epochs} epochs). See the docstring of "
             "`benchmarks/capabilities.py` for what each row is.\n")

@@ -20,7 +20,7 @@ from joblib import Parallel, delayed
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import LeaveOneGroupOut
 
-from capabilities import GROUPS, load
+from _common import AFFECT_GROUPS, load_affect
 
 RESULTS = Path(__file__).parent / "results"
 STUDENTS = {
@@ -41,7 +41,7 @@ def run_fold(data, fold, train, test, epochs):
     torch.set_num_threads(1)  # folds run in parallel processes
     X, X_priv, y, _ = data
     common = dict(task="regression", max_epochs=epochs, random_state=1000 + fold)
-    teacher = FrozenEstimator(PrivilegedTeacher(priv_groups=GROUPS, **common).fit(
+    teacher = FrozenEstimator(PrivilegedTeacher(priv_groups=AFFECT_GROUPS, **common).fit(
         X[train], y[train], X_priv=X_priv[train]))
     scores = {}
     for name, params in STUDENTS.items():
@@ -57,7 +57,7 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--n-jobs", type=int, default=-1)
     args = parser.parse_args()
-    data = load("valence_arousal")
+    data = load_affect("valence_arousal")
     splits = list(LeaveOneGroupOut().split(data[0], data[2], data[3]))[:args.folds]
     results = Parallel(n_jobs=args.n_jobs)(
         delayed(run_fold)(data, fold, train, test, args.max_epochs)

@@ -15,12 +15,12 @@ Run: ``python benchmarks/loss_scale.py`` (about 2 minutes); writes
 ``results/loss_scale.md``.
 """
 
+import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.frozen import FrozenEstimator
 
 from _common import machine, markdown
 
@@ -69,6 +69,7 @@ def measure(student, X, y, z_teacher, batch, loss_kwargs, rng):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help
     torch.set_num_threads(1)
     start = time.perf_counter()
     X, y, z_teacher, students = fitted((16, 64, 256))

@@ -43,7 +43,7 @@ try:
 except ImportError:  # optional benchmark dependency
     SamplesLoss = None
 
-from _tables import markdown  # benchmarks/ is on sys.path when run as a script
+from _common import markdown
 
 RESULTS = Path(__file__).parent / "results"
 

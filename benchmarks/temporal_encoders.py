@@ -33,16 +33,13 @@ cores shared with other jobs; ``--quick`` for a smoke run that writes nothing). 
 """
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from _tables import markdown  # benchmarks/ is on sys.path when run as a script
+from _common import machine, markdown
 
 RESULTS = Path(__file__).parent / "results"
 ENCODERS = ("tcn", "tcn_plain", "tcn_batchnorm", "gru", "gru_mean", "mlp_flat")
@@ -182,21 +179,16 @@ def main():
     elapsed = time.perf_counter() - start
 
     import pandas as pd
-    import sklearn
-    import torch
 
     frame = pd.DataFrame(rows)
     table = summarise(frame, args.encoders)
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-               f"python {platform.python_version()}, torch {torch.__version__}, "
-               f"scikit-learn {sklearn.__version__}")
     command = (f"python benchmarks/temporal_encoders.py --max-epochs {epochs} "
                f"--long-epochs {long_epochs} --repeats {repeats} --n-jobs {args.n_jobs} "
                "--encoders "
                + " ".join(args.encoders))
     text = (
         "# Default temporal encoder\n\n"
-        f"Command: `{command}` ({elapsed / 60:.1f} min). Machine: {machine}.\n\n"
+        f"Command: `{command}` ({elapsed / 60:.1f} min). Machine: {machine()}.\n\n"
         "BasicMotions raw series: gyroscope (3 channels x 100 steps) is the student's X, "
         "accelerometer the privileged X_priv. Stratified 5-fold CV repeated "
         f"{repeats}x ({len(splits)} folds). Per fold and encoder: a `PrivilegedTeacher` "

@@ -26,25 +26,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import LeaveOneGroupOut
 
 from . import PKDOTStudent
-from .datasets import (
-    make_privileged_classification,
-    make_privileged_ordinal,
-    make_privileged_regression,
-    make_privileged_valence_arousal,
-)
-from .metrics import concordance_correlation_coefficient
-
-# --task: (generator, estimator task, metric name, metric or None for the
-# estimators' own score).
-TASKS = {
-    "classification": (make_privileged_classification, "classification", "accuracy", None),
-    "regression": (make_privileged_regression, "regression", "R^2", None),
-    # Pain-like ordered levels 0..4 (accuracy; the student predicts levels).
-    "ordinal": (make_privileged_ordinal, "ordinal", "accuracy", None),
-    # Valence and arousal together, scored as the affect literature does.
-    "valence-arousal": (make_privileged_valence_arousal, "regression", "CCC",
-                        concordance_correlation_coefficient),
-}
+from .datasets._by_task import SYNTHETIC_BY_TASK as TASKS
 
 MODELS = ("teacher (X + X_priv)", "student, no distillation (X)", "PKDOT student (X)")
 
@@ -52,18 +34,15 @@ MODELS = ("teacher (X + X_priv)", "student, no distillation (X)", "PKDOT student
 def _evaluate_fold(X, X_priv, y, groups, train, test, task, max_epochs, random_state):
     # One torch thread per worker: folds run in parallel processes instead.
     torch.set_num_threads(1)
-    _, estimator_task, _, metric = TASKS[task]
-    common = dict(task=estimator_task, max_epochs=max_epochs, random_state=random_state)
+    data = TASKS[task]
+    common = dict(task=data.task, max_epochs=max_epochs, random_state=random_state)
     start = time.perf_counter()
     plain = PKDOTStudent(distillation="none", **common).fit(X[train], y[train])
     # The subjects reach fit too: the safeguard then holds out whole subjects.
     pkdot = PKDOTStudent(**common).fit(X[train], y[train], X_priv=X_priv[train],
                                        groups=groups[train])
     models = ((pkdot.teacher_, X_priv[test]), (plain,), (pkdot,))
-    if metric is None:
-        scores = tuple(model.score(X[test], y[test], *priv) for model, *priv in models)
-    else:
-        scores = tuple(metric(y[test], model.predict(X[test], *priv)) for model, *priv in models)
+    scores = tuple(data.score(y[test], model.predict(X[test], *priv)) for model, *priv in models)
     return groups[test][0], scores, pkdot.distilled_, time.perf_counter() - start
 
 
@@ -82,8 +61,8 @@ def run_demo(task="regression", *, max_epochs=100, n_jobs=-1, random_state=0,
     out = sys.stdout if out is None else out
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}; got {task!r}.")
-    make, _, metric, _ = TASKS[task]
-    X, X_priv, y, groups = make(n_subjects=n_subjects, random_state=random_state)
+    metric = TASKS[task].metric
+    X, X_priv, y, groups = TASKS[task].make(n_subjects=n_subjects, random_state=random_state)
     print(
         f"pkdot_sk demo: {task}, {len(X)} samples of {n_subjects} subjects, X {X.shape[1]} "
         f"features, X_priv {X_priv.shape[1]} features; leave-one-subject-out, "

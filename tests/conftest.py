@@ -3,11 +3,6 @@ import pytest
 
 from pkdot_sk.datasets import make_privileged_classification, make_privileged_regression
 
-# Small, fast settings: the tests check behaviour, the benchmarks check quality.
-FAST = dict(max_epochs=5, batch_size=32, random_state=0)
-# The safeguard may rightly reject distillation on these tiny fits; mechanics tests opt out.
-DISTIL = dict(FAST, safeguard=None)
-
 
 @pytest.fixture(scope="session")
 def clf_data():

@@ -9,11 +9,11 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_valida
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from helpers import TINY
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk.datasets import make_privileged_ordinal, make_privileged_valence_arousal
 from pkdot_sk.metrics import get_scorer
 
-TINY = dict(max_epochs=2, batch_size=32, random_state=0)
 MODALITIES = {"ecg": [0, 1], "eda": [2, 3]}
 SIZE = dict(n_subjects=3, n_samples_per_subject=30, n_features=6, n_priv_features=4,
             random_state=0)

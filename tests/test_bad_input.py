@@ -21,6 +21,8 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import DataLoader
 
+# One epoch; batch_size is left to the cases that set it.
+from helpers import ONE_EPOCH as TINY
 from pkdot_sk import (PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher,
                       TrainingDivergedError, losses)
 from pkdot_sk._divergence import DivergenceCheck
@@ -28,8 +30,6 @@ from pkdot_sk._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet
 from pkdot_sk._ot import sinkhorn_divergence
 from pkdot_sk.losses import pkdot_loss
 from pkdot_sk.modules import MLPEncoder, StudentNetwork
-
-TINY = dict(max_epochs=1, random_state=0)
 
 
 @pytest.fixture

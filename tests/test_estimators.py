@@ -10,7 +10,7 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
-from conftest import DISTIL, FAST
+from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._net import DISTILLATION_LOSS_KEY
 

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import DISTIL, FAST
+from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk.modules import AttentionFusion, ConcatFusion, HallucinatingStudentNetwork
 

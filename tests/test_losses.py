@@ -7,7 +7,7 @@ import torch
 from pkdot_sk import losses
 from pkdot_sk._ot import MAX_ITER, TOL
 from pkdot_sk.losses import cosine_similarity_matrix, pkdot_loss
-from test_ot import reference_divergence
+from helpers import reference_divergence
 
 
 def reference_pkdot(student, teacher, top_k, anchors, reg):

@@ -11,12 +11,11 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import FAST
+from helpers import FAST, TINY
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk.datasets import make_privileged_classification
 from pkdot_sk.modules import AttentionFusion, ConcatFusion
 
-TINY = dict(max_epochs=2, batch_size=32, random_state=0)
 NAMES = ["ecg_hr", "ecg_hrv", "eda"]
 
 
@@ -259,25 +258,6 @@ def test_attention_fusion_learns():
     chance = np.bincount(y[test]).max() / test.sum()
     assert scores["attention"] > chance + 0.25
     assert scores["attention"] > scores["concat"] - 0.15
-
-
-def test_attention_fusion_module():
-    torch.manual_seed(0)
-    fusion = AttentionFusion([3, 5, 2], embedding_dim=8, n_heads=2)
-    embeddings = [torch.randn(4, 3), torch.randn(4, 5), torch.randn(4, 2)]
-    out = fusion(embeddings)
-    assert out.shape == (4, 8) and torch.all(out >= 0)
-    out.sum().backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all()
-               for p in fusion.parameters())
-    with pytest.raises(ValueError, match="built for 3 modalities; got 2"):
-        fusion(embeddings[:2])
-    with pytest.raises(ValueError, match="multiple of n_heads"):
-        AttentionFusion([3, 5], embedding_dim=10, n_heads=4)
-    # One modality: no other token to attend to, and no NaN.
-    single = AttentionFusion([3], embedding_dim=8, n_heads=2)
-    out = single([torch.randn(4, 3)])
-    assert out.shape == (4, 8) and torch.isfinite(out).all()
 
 
 def test_attention_teacher_without_privileged_data(data):

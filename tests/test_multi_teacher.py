@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 
-from conftest import DISTIL, FAST
+from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk._ordinal import coral_loss
 from pkdot_sk.datasets import make_privileged_ordinal

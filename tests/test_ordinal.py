@@ -7,7 +7,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 
-from conftest import DISTIL, FAST
+from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk._ordinal import CoralHead, coral_loss, ordinal_levels, ordinal_proba
 from pkdot_sk.datasets import make_privileged_ordinal

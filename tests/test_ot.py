@@ -4,29 +4,9 @@ import numpy as np
 import ot
 import pytest
 import torch
-from scipy.special import logsumexp
 
+from helpers import reference_divergence, reference_entropic_ot
 from pkdot_sk._ot import sinkhorn_divergence
-
-
-def reference_entropic_ot(x, y, eps, n_iter=3000):
-    """Float64 alternating log-domain Sinkhorn, dual value <a, f> + <b, g>."""
-    cost = 0.5 * ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
-    n, m = cost.shape
-    log_a, log_b = np.full(n, -np.log(n)), np.full(m, -np.log(m))
-    f, g = np.zeros(n), np.zeros(m)
-    for _ in range(n_iter):
-        f = -eps * logsumexp(log_b[None, :] + (g[None, :] - cost) / eps, axis=1)
-        g = -eps * logsumexp(log_a[:, None] + (f[:, None] - cost) / eps, axis=0)
-    return f.mean() + g.mean()
-
-
-def reference_divergence(x, y, eps):
-    return (
-        reference_entropic_ot(x, y, eps)
-        - 0.5 * reference_entropic_ot(x, x, eps)
-        - 0.5 * reference_entropic_ot(y, y, eps)
-    )
 
 
 def clouds(n=24, d=5, shift=0.3, seed=0):

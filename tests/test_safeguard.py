@@ -6,7 +6,7 @@ import pytest
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 
-from conftest import FAST
+from helpers import FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
 from pkdot_sk import _student
 from pkdot_sk._net import DISTILLATION_LOSS_KEY

@@ -11,9 +11,9 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from conftest import DISTIL, FAST
+from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
-from pkdot_sk.modules import GRUEncoder, MLPEncoder, TemporalConvEncoder, default_encoder
+from pkdot_sk.modules import GRUEncoder, MLPEncoder, TemporalConvEncoder
 
 N_STEPS, N_PRIV_STEPS = 8, 5
 
@@ -155,44 +155,6 @@ def test_temporal_encoder_reads_the_order_of_steps():
     mlp = PKDOTStudent(distillation="none", max_epochs=30, batch_size=16,
                        random_state=0).fit(pooled(X), y)
     assert mlp.score(pooled(X_test), y_test) < 0.75
-
-
-@pytest.mark.parametrize("make_encoder", [
-    lambda: TemporalConvEncoder(2, (8, 8), kernel_size=3, embedding_dim=16),
-    lambda: TemporalConvEncoder(2, (8,), embedding_dim=16, norm="batch"),
-    lambda: GRUEncoder(2, (8,), embedding_dim=16),
-    lambda: GRUEncoder(2, (8, 8), embedding_dim=16, pooling="mean"),
-], ids=["tcn", "tcn-batchnorm", "gru-last", "gru-mean"])
-def test_encoders_map_any_length_to_an_embedding_and_depend_on_order(make_encoder):
-    torch.manual_seed(0)
-    encoder = make_encoder().eval()
-    x = torch.randn(5, 7, 2)
-    with torch.no_grad():
-        z = encoder(x)
-        assert z.shape == (5, 16) and encoder(torch.randn(5, 30, 2)).shape == (5, 16)
-        assert z.abs().sum() > 0
-        # A permutation of the steps changes the embedding (mean pooling of
-        # the outputs does not make the convolution or the recurrence
-        # order-blind).
-        permuted = x[:, torch.randperm(7, generator=torch.Generator().manual_seed(1))]
-        assert not torch.allclose(z, encoder(permuted))
-
-
-def test_default_encoder_by_input_dimensions():
-    assert type(default_encoder(3, 2)) is MLPEncoder
-    encoder = default_encoder(3, 3, hidden_units=(16, 32), embedding_dim=8, dropout=0.0)
-    assert type(encoder) is TemporalConvEncoder
-    convolutions = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv1d)]
-    assert [c.out_channels for c in convolutions] == [16, 32]
-    assert [c.dilation for c in convolutions] == [(1,), (2,)]
-    assert any(isinstance(m, torch.nn.GroupNorm) for m in encoder.modules())
-    plain = TemporalConvEncoder(3, norm=None)
-    assert not any(isinstance(m, (torch.nn.GroupNorm, torch.nn.BatchNorm1d))
-                   for m in plain.modules())
-    with pytest.raises(ValueError, match="norm"):
-        TemporalConvEncoder(3, norm="instance")
-    with pytest.raises(ValueError, match="pooling"):
-        GRUEncoder(3, pooling="max")
 
 
 # ----------------------------------------------------------------- bad input

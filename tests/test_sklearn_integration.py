@@ -3,16 +3,14 @@
 import warnings
 
 import numpy as np
-import pytest
 import sklearn
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import check_estimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from helpers import TINY
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
-
-TINY = dict(max_epochs=2, batch_size=32, random_state=0)
 
 
 def test_X_priv_requested_for_fit_by_default():
@@ -75,15 +73,16 @@ def test_grid_search_over_ot_and_teacher_params_loso(clf_data):
     assert set(search.best_params_) == set(grid)
 
 
-@pytest.mark.parametrize("estimator", [
+# No expected failures: every check of scikit-learn passes. One test per
+# check and estimator, so a failure names its check.
+@parametrize_with_checks([
     PKDOTStudent(max_epochs=30, lr=1e-2, random_state=0),
     PKDOTStudent(task="regression", max_epochs=30, lr=1e-2, random_state=0),
     PrivilegedTeacher(max_epochs=30, lr=1e-2, random_state=0),
     PrivilegedTeacher(task="regression", max_epochs=30, lr=1e-2, random_state=0),
-], ids=["student-clf", "student-reg", "teacher-clf", "teacher-reg"])
-def test_check_estimator(estimator):
-    # No expected failures: every check of scikit-learn passes. The checks
-    # fit without X_priv, which warns by design.
+])
+def test_check_estimator(estimator, check):
+    # The checks fit without X_priv, which warns by design.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=PrivilegedDataWarning)
-        check_estimator(estimator)
+        check(estimator)
