@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import DataLoader
 
 # One epoch; batch_size is left to the cases that set it.
-from helpers import ONE_EPOCH as TINY
+from helpers import ONE_EPOCH
 from pkdot_sk import (PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher,
                       TrainingDivergedError, losses)
 from pkdot_sk._divergence import DivergenceCheck
@@ -42,9 +42,9 @@ def data(clf_data):
 def test_row_counts_must_agree(Estimator, data):
     X, X_priv, y = data
     with pytest.raises(ValueError, match="X_priv has 119 rows but X has 120"):
-        Estimator(**TINY).fit(X, y, X_priv=X_priv[:-1])
+        Estimator(**ONE_EPOCH).fit(X, y, X_priv=X_priv[:-1])
     with pytest.raises(ValueError, match="y has 119 rows but X has 120"):
-        Estimator(**TINY).fit(X, y[:-1], X_priv=X_priv)
+        Estimator(**ONE_EPOCH).fit(X, y[:-1], X_priv=X_priv)
 
 
 @pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
@@ -54,23 +54,23 @@ def test_non_finite_values_are_rejected(Estimator, data, bad):
     X_bad = X.copy()
     X_bad[3, 1] = bad
     with pytest.raises(ValueError, match="Input X contains"):
-        Estimator(**TINY).fit(X_bad, y, X_priv=X_priv)
+        Estimator(**ONE_EPOCH).fit(X_bad, y, X_priv=X_priv)
     X_priv_bad = X_priv.copy()
     X_priv_bad[0, 0] = bad
     with pytest.raises(ValueError, match="Input X_priv contains"):
-        Estimator(**TINY).fit(X, y, X_priv=X_priv_bad)
+        Estimator(**ONE_EPOCH).fit(X, y, X_priv=X_priv_bad)
 
 
 @pytest.mark.parametrize("Estimator", [PKDOTStudent, PrivilegedTeacher])
 def test_wrong_number_of_dimensions(Estimator, data):
     X, X_priv, y = data
     with pytest.raises(ValueError, match="X must be a 2-D array"):
-        Estimator(**TINY).fit(X[:, 0], y, X_priv=X_priv)
+        Estimator(**ONE_EPOCH).fit(X[:, 0], y, X_priv=X_priv)
     # 3-D arrays are sequences (tests/test_sequences.py); 4-D is refused.
     with pytest.raises(ValueError, match="X must be a 2-D array"):
-        Estimator(**TINY).fit(X[:, :, None, None], y, X_priv=X_priv)
+        Estimator(**ONE_EPOCH).fit(X[:, :, None, None], y, X_priv=X_priv)
     with pytest.raises(ValueError, match="X_priv must be a 2-D array"):
-        Estimator(**TINY).fit(X, y, X_priv=X_priv[:, 0])
+        Estimator(**ONE_EPOCH).fit(X, y, X_priv=X_priv[:, 0])
 
 
 @pytest.mark.parametrize("params, name", [
@@ -90,12 +90,12 @@ def test_wrong_number_of_dimensions(Estimator, data):
 def test_bad_parameters_name_themselves(params, name, data):
     X, X_priv, y = data
     with pytest.raises(ValueError, match=f"'{name}' parameter of PKDOTStudent must be"):
-        PKDOTStudent(**{**TINY, **params}).fit(X, y, X_priv=X_priv)
+        PKDOTStudent(**{**ONE_EPOCH, **params}).fit(X, y, X_priv=X_priv)
 
 
 def test_predict_checks_feature_count(data):
     X, X_priv, y = data
-    student = PKDOTStudent(**TINY).fit(X, y, X_priv=X_priv)
+    student = PKDOTStudent(**ONE_EPOCH).fit(X, y, X_priv=X_priv)
     with pytest.raises(ValueError, match="features"):
         student.predict(X[:, :3])
 
@@ -247,177 +247,177 @@ ESTIMATOR_CASES = {
     # Settings that cannot train: the loss or the term is constant.
     "student ccc batch_size=1": Case(
         lambda t: PKDOTStudent(task="regression", regression_loss="ccc", batch_size=1,
-                               distillation="none", **TINY), _same, "validation", ValueError,
+                               distillation="none", **ONE_EPOCH), _same, "validation", ValueError,
         r"^regression_loss='ccc' needs batch_size >= 2: .* constant \(1\) with a zero "
         r"gradient.*got batch_size=1"),
     "teacher ccc batch_size=1": Case(
         lambda t: PrivilegedTeacher(task="regression", regression_loss="ccc", batch_size=1,
-                                    **TINY), _same, "validation", ValueError,
+                                    **ONE_EPOCH), _same, "validation", ValueError,
         r"^regression_loss='ccc' needs batch_size >= 2"),
     "PKDOT batch_size=1": Case(
-        lambda t: PKDOTStudent(batch_size=1, **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(batch_size=1, **ONE_EPOCH), _same, "validation", ValueError,
         r"^distillation='pkdot' compares the samples of each mini-batch.*needs "
         r"batch_size >= 2.*got batch_size=1"),
     "rkd batch_size=1": Case(
-        lambda t: PKDOTStudent(distillation="rkd", batch_size=1, **TINY), _same,
+        lambda t: PKDOTStudent(distillation="rkd", batch_size=1, **ONE_EPOCH), _same,
         "validation", ValueError, r"^distillation='rkd' compares .*batch_size >= 2"),
     "hidden_units=(0,)": Case(
-        lambda t: PKDOTStudent(hidden_units=(0,), **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(hidden_units=(0,), **ONE_EPOCH), _same, "validation", ValueError,
         r"^The 'hidden_units' parameter of PKDOTStudent must be a tuple or list of positive "
         r"ints.*got \(0,\), where 0 is not"),
     "hidden_units=(64, -3)": Case(
-        lambda t: PrivilegedTeacher(hidden_units=(64, -3), **TINY), _same, "validation",
+        lambda t: PrivilegedTeacher(hidden_units=(64, -3), **ONE_EPOCH), _same, "validation",
         ValueError, r"^The 'hidden_units' parameter of PrivilegedTeacher must be .*got "
         r"\(64, -3\), where -3 is not"),
     "hidden_units=(2.5,)": Case(
-        lambda t: PKDOTStudent(hidden_units=(2.5,), **TINY), _same, "validation", TypeError,
+        lambda t: PKDOTStudent(hidden_units=(2.5,), **ONE_EPOCH), _same, "validation", TypeError,
         r"^The 'hidden_units' parameter .*where 2\.5 is not"),
     "hidden_units='64'": Case(
-        lambda t: PKDOTStudent(hidden_units="64", **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(hidden_units="64", **ONE_EPOCH), _same, "validation", ValueError,
         r"^The 'hidden_units' parameter of PKDOTStudent must be an instance of 'tuple' or "
         r"an instance of 'list'"),
     "teacher_weights 3 for one teacher": Case(
-        lambda t: PKDOTStudent(teacher_weights=[1, 2, 3], **TINY), _same, "validation",
+        lambda t: PKDOTStudent(teacher_weights=[1, 2, 3], **ONE_EPOCH), _same, "validation",
         ValueError, r"^teacher_weights must hold 1 finite non-negative number\(s\), one for "
         r"the single teacher.*got \[1, 2, 3\]"),
     "teacher_weights 1 for two teachers": Case(
-        lambda t: PKDOTStudent([t, t], teacher_weights=[1], **TINY), _same, "validation",
+        lambda t: PKDOTStudent([t, t], teacher_weights=[1], **ONE_EPOCH), _same, "validation",
         ValueError, r"^teacher_weights must hold 2 .*each of the 2 teachers"),
     # Arrays that scikit-learn or numpy reject without naming them.
     "X_priv with 0 rows": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X_priv=lambda X, P, y: P[:0]), "validation",
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X_priv=lambda X, P, y: P[:0]), "validation",
         ValueError, r"^X_priv has 0 rows but X has 120; expected one row of privileged data"),
     "X_priv with 0 features": Case(
-        lambda t: PrivilegedTeacher(**TINY), _with(X_priv=lambda X, P, y: P[:, :0]),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH), _with(X_priv=lambda X, P, y: P[:, :0]),
         "validation", ValueError,
         r"^X_priv has 0 feature\(s\) \(shape=\(120, 0\)\) while a minimum of 1 is required: "
         r"expected at least one column \(fit with X_priv=None"),
     "X with 0 rows": Case(
-        lambda t: PKDOTStudent(**TINY),
+        lambda t: PKDOTStudent(**ONE_EPOCH),
         _with(X=lambda X, P, y: X[:0], X_priv=lambda X, P, y: P[:0], y=lambda X, P, y: y[:0]),
         "validation", ValueError, r"^X has 0 samples \(shape \(0, 6\)\); expected at least one"),
     "X with 0 features": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: X[:, :0]), "validation",
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X=lambda X, P, y: X[:, :0]), "validation",
         ValueError, r"^X has 0 feature\(s\) \(shape=\(120, 0\)\) while a minimum of 1"),
     "3-D y": Case(
-        lambda t: PKDOTStudent(task="regression", **TINY),
+        lambda t: PKDOTStudent(task="regression", **ONE_EPOCH),
         _with(y=lambda X, P, y: np.zeros((len(y), 2, 2))), "validation", ValueError,
         r"^y has shape \(120, 2, 2\); task='regression' expects a 1-D array of shape "
         r"\(n_samples,\) or 2-D \(n_samples, n_outputs\)"),
     "2-D labels": Case(
-        lambda t: PrivilegedTeacher(**TINY), _with(y=lambda X, P, y: np.column_stack([y, y])),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH), _with(y=lambda X, P, y: np.column_stack([y, y])),
         "validation", ValueError,
         r"^y has shape \(120, 2\); task='classification' expects a 1-D array of one label "
         r"per sample \(several outputs need task='regression'\)"),
     "complex X": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: X + 1j), "validation",
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X=lambda X, P, y: X + 1j), "validation",
         ValueError, r"^Complex data not supported: X has complex values; expected real"),
     "complex X_priv": Case(
-        lambda t: PrivilegedTeacher(**TINY), _with(X_priv=lambda X, P, y: P * (1 + 2j)),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH), _with(X_priv=lambda X, P, y: P * (1 + 2j)),
         "validation", ValueError, r"^Complex data not supported: X_priv has complex values"),
     "complex regression y": Case(
-        lambda t: PKDOTStudent(task="regression", **TINY), _with(y=lambda X, P, y: y + 1j),
+        lambda t: PKDOTStudent(task="regression", **ONE_EPOCH), _with(y=lambda X, P, y: y + 1j),
         "validation", ValueError, r"^Complex data not supported: y has complex values"),
     "a string in X": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X=lambda X, P, y: _cell(X, 3, 1, "a")),
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X=lambda X, P, y: _cell(X, 3, 1, "a")),
         "validation", ValueError,
         r"^X has a value that is not a number, 'a' \(row 3, column 1\): could not convert "
         r"string to float: 'a'\. Expected numbers; encode categorical columns"),
     "a string in a DataFrame X_priv": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X_priv=_priv_frame), "validation", ValueError,
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X_priv=_priv_frame), "validation", ValueError,
         r"^X_priv has a value that is not a number, 'high' \(row 4, column 'p2'\)"),
     "a dict in X": Case(
-        lambda t: PrivilegedTeacher(**TINY),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH),
         _with(X=lambda X, P, y: _cell(X, 0, 0, {"foo": "bar"})), "validation", TypeError,
         r"^X has a value that is not a number, \{'foo': 'bar'\} \(row 0, column 0\): float\(\) "
         r"argument must be a string or a real number"),
     "ragged X_priv": Case(
-        lambda t: PKDOTStudent(**TINY),
+        lambda t: PKDOTStudent(**ONE_EPOCH),
         _with(X_priv=lambda X, P, y: [list(row[:1 + i % 2]) for i, row in enumerate(P)]),
         "validation", ValueError,
         r"^X_priv is a ragged nested sequence: its rows have different lengths \(1, 2\); "
         r"expected one 2-D array or DataFrame of shape \(n_samples, n_priv_features\)"),
     "X_priv as a list of per-modality arrays": Case(
-        lambda t: PKDOTStudent(**TINY), _with(X_priv=lambda X, P, y: [P[:, :2], P[:, 2:]]),
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(X_priv=lambda X, P, y: [P[:, :2], P[:, 2:]]),
         "validation", TypeError,
         r"^X_priv is a list of 2 arrays of 120 rows \(widths \[2, 1\]\), one per privileged "
         r"modality; expected one array or DataFrame\. .*np\.hstack.*priv_groups="
         r"\{'priv_0': \[0, 1\], 'priv_1': \[2\]\}"),
     "X_priv of equal-width modalities": Case(  # np.asarray would make it 3-D
-        lambda t: PrivilegedTeacher(**TINY),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH),
         _with(X_priv=lambda X, P, y: [P[:, :1], P[:, 1:2], P[:, 2:]]), "validation",
         TypeError, r"^X_priv is a list of 3 arrays of 120 rows"),
     "X_priv as a dict": Case(
-        lambda t: PKDOTStudent(**TINY),
+        lambda t: PKDOTStudent(**ONE_EPOCH),
         _with(X_priv=lambda X, P, y: {"ecg": P[:, :2], "eda": P[:, 2:]}), "validation",
         TypeError, r"^X_priv is a dict \(2 entries\); expected one 2-D array or DataFrame.*"
         r"declare the modalities with the teacher's priv_groups"),
     "labels of mixed types": Case(
-        lambda t: PKDOTStudent(**TINY),
+        lambda t: PKDOTStudent(**ONE_EPOCH),
         _with(y=lambda X, P, y: np.array([1, "a"] * 60, dtype=object)), "validation",
         ValueError, r"^Unknown label type: y mixes labels of different types \(number 1, "
         r"str 'a'\); expected labels of one type"),
     "labels with None": Case(
-        lambda t: PrivilegedTeacher(**TINY),
+        lambda t: PrivilegedTeacher(**ONE_EPOCH),
         _with(y=lambda X, P, y: np.array(["a", None] * 60, dtype=object)), "validation",
         ValueError, r"^y has missing labels \(None\) in 60 of its 120 rows, e\.g\. row 1; "
         r"expected a label for every sample"),
     "labels as objects holding numbers": Case(
-        lambda t: PKDOTStudent(**TINY), _with(y=lambda X, P, y: y.astype(object)),
+        lambda t: PKDOTStudent(**ONE_EPOCH), _with(y=lambda X, P, y: y.astype(object)),
         "validation", ValueError, r"^Unknown label type: y is an array of dtype object "
         r"holding numbers \(e\.g\. 0\); expected a numeric array"),
     "continuous labels": Case(
-        lambda t: PKDOTStudent(task="ordinal", **TINY), _with(y=lambda X, P, y: y + 0.5),
+        lambda t: PKDOTStudent(task="ordinal", **ONE_EPOCH), _with(y=lambda X, P, y: y + 0.5),
         "validation", ValueError, r"^Unknown label type: y has continuous values \(e\.g\. "
         r"\d\.5\), but task='ordinal' needs discrete labels; use "
         r"task='regression'"),
     "strings as regression targets": Case(
-        lambda t: PKDOTStudent(task="regression", **TINY),
+        lambda t: PKDOTStudent(task="regression", **ONE_EPOCH),
         _with(y=lambda X, P, y: np.array(["low", "high"] * 60)), "validation", ValueError,
         r"^y has a value that is not a number, 'low' \(row 0\): could not convert"
         r".*task='regression' needs numeric targets\. For labels use task='classification'"),
     # Settings found late, by scikit-learn's splitter or by torch.
     "validation_fraction=0.99": Case(
-        lambda t: PrivilegedTeacher(validation_fraction=0.99, **TINY), _same, "validation",
+        lambda t: PrivilegedTeacher(validation_fraction=0.99, **ONE_EPOCH), _same, "validation",
         ValueError, r"^validation_fraction=0\.99 holds out 119 of the 120 training rows and "
         r"trains on 1; expected at least 3 on each side \(the split is stratified"),
     "validation_fraction=0.999, regression": Case(
         lambda t: PKDOTStudent(task="regression", distillation="none",
-                               validation_fraction=0.999, **TINY), _same, "validation",
+                               validation_fraction=0.999, **ONE_EPOCH), _same, "validation",
         ValueError, r"^validation_fraction=0\.999 holds out 120 of the 120 training rows and "
         r"trains on 0; expected at least 1 on each side\. Use a fraction"),
     "validation_fraction, a class of one row": Case(
-        lambda t: PrivilegedTeacher(validation_fraction=0.2, **TINY),
+        lambda t: PrivilegedTeacher(validation_fraction=0.2, **ONE_EPOCH),
         _with(y=lambda X, P, y: np.where(np.arange(len(y)) == 7, 9, y)), "validation",
         ValueError, r"^validation_fraction=0\.2 needs at least 2 rows of every class for its "
         r"stratified split, but class 9 has 1 of the 120 training rows"),
     "teacher=PrivilegedTeacher, a class": Case(
-        lambda t: PKDOTStudent(teacher=PrivilegedTeacher, **TINY), _same, "validation",
+        lambda t: PKDOTStudent(teacher=PrivilegedTeacher, **ONE_EPOCH), _same, "validation",
         TypeError, r"^teacher is the class PrivilegedTeacher, not an estimator; expected an "
         r"instance, e.g\. teacher=PrivilegedTeacher\(\)"),
     "a class in a teacher list": Case(
-        lambda t: PKDOTStudent(teacher=[t, PrivilegedTeacher], **TINY), _same, "validation",
+        lambda t: PKDOTStudent(teacher=[t, PrivilegedTeacher], **ONE_EPOCH), _same, "validation",
         ValueError, r"^teacher\[1\] is the class PrivilegedTeacher"),
     "teacher=PCA(2)": Case(
-        lambda t: PKDOTStudent(teacher=PCA(2), **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(teacher=PCA(2), **ONE_EPOCH), _same, "validation", ValueError,
         r"^teacher \(PCA\) does not take privileged data: its fit\(X, y=None\) cannot be "
         r"called as fit\(X, y, X_priv=X_priv\)\. Expected a teacher with"),
     "teacher=FrozenEstimator(PCA)": Case(
-        lambda t: PKDOTStudent(teacher=FrozenEstimator(PCA(2)), **TINY), _same, "validation",
+        lambda t: PKDOTStudent(teacher=FrozenEstimator(PCA(2)), **ONE_EPOCH), _same, "validation",
         TypeError, r"^teacher \(PCA\) does not take privileged data: its transform\(X\)"),
     "device='bogus'": Case(
-        lambda t: PKDOTStudent(device="bogus", **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(device="bogus", **ONE_EPOCH), _same, "validation", ValueError,
         r"^device='bogus' is not a torch device \(.*\); expected e\.g\. 'cpu', 'cuda'"),
     "device='meta'": Case(
-        lambda t: PrivilegedTeacher(device="meta", **TINY), _same, "validation", ValueError,
+        lambda t: PrivilegedTeacher(device="meta", **ONE_EPOCH), _same, "validation", ValueError,
         r"^device='meta' holds shapes but no data"),
 }
 if not torch.cuda.is_available():
     ESTIMATOR_CASES["device='cuda' without CUDA"] = Case(
-        lambda t: PKDOTStudent(device="cuda", **TINY), _same, "validation", ValueError,
+        lambda t: PKDOTStudent(device="cuda", **ONE_EPOCH), _same, "validation", ValueError,
         r"^device='cuda' is not available here \(torch\.cuda\.is_available\(\) is False")
     ESTIMATOR_CASES["teacher device='cuda:0' without CUDA"] = Case(
-        lambda t: PrivilegedTeacher(device="cuda:0", **TINY), _same, "validation", ValueError,
+        lambda t: PrivilegedTeacher(device="cuda:0", **ONE_EPOCH), _same, "validation", ValueError,
         r"^device='cuda:0' is not available here")
 
 
@@ -719,7 +719,7 @@ def test_loss_and_solver_bad_input(case):
 # -------------------------------------------------------------- the student
 def test_student_predicts_from_X_alone(data):
     X, X_priv, y = data
-    student = PKDOTStudent(distillation="none", **TINY).fit(X, y)
+    student = PKDOTStudent(distillation="none", **ONE_EPOCH).fit(X, y)
     for method in ("predict", "predict_proba"):
         with pytest.raises(TypeError, match=rf"^PKDOTStudent\.{method} takes X alone: the "
                            r"student predicts from the regular modality.*got X_priv of type "
@@ -775,8 +775,8 @@ def test_merge_singleton_loader_draws_as_the_default_loader(n_rows):
 def test_numpy_integer_batch_size_fits_like_an_int(Estimator, data):
     # A GridSearchCV grid built with numpy hands np.int64 values to set_params.
     X, X_priv, y = data
-    as_numpy = Estimator(**TINY, batch_size=np.int64(16)).fit(X, y, X_priv=X_priv)
-    as_int = Estimator(**TINY, batch_size=16).fit(X, y, X_priv=X_priv)
+    as_numpy = Estimator(**ONE_EPOCH, batch_size=np.int64(16)).fit(X, y, X_priv=X_priv)
+    as_int = Estimator(**ONE_EPOCH, batch_size=16).fit(X, y, X_priv=X_priv)
     np.testing.assert_array_equal(as_numpy.predict(X, *(
         [X_priv] if Estimator is PrivilegedTeacher else [])), as_int.predict(X, *(
         [X_priv] if Estimator is PrivilegedTeacher else [])))
@@ -789,28 +789,28 @@ def test_callbacks_that_are_not_callbacks_are_refused(Estimator, callbacks, data
     # skorch failed late with "'int' object has no attribute 'set_params'".
     X, X_priv, y = data
     with pytest.raises(TypeError, match=r"callbacks\[0\] is .*expected a skorch callback"):
-        Estimator(**TINY, callbacks=callbacks).fit(X, y, X_priv=X_priv)
+        Estimator(**ONE_EPOCH, callbacks=callbacks).fit(X, y, X_priv=X_priv)
 
 
 @pytest.mark.parametrize("callbacks", [[None], [("unused", None)], [Callback]])
 def test_what_skorch_takes_as_a_callback_is_accepted(callbacks, data):
     X, X_priv, y = data
-    PrivilegedTeacher(**TINY, callbacks=callbacks).fit(X, y, X_priv=X_priv)
+    PrivilegedTeacher(**ONE_EPOCH, callbacks=callbacks).fit(X, y, X_priv=X_priv)
 
 
 def test_a_safeguard_fraction_that_leaves_no_training_rows_is_refused(data):
     X, X_priv, y = data
     with pytest.raises(ValueError, match=r"safeguard_fraction=0.999 holds out all 120 "
                                          r"training rows.*expected a fraction below 0.99"):
-        PKDOTStudent(**TINY, safeguard_fraction=0.999).fit(X, y, X_priv=X_priv)
+        PKDOTStudent(**ONE_EPOCH, safeguard_fraction=0.999).fit(X, y, X_priv=X_priv)
     groups = np.repeat(np.arange(4), 30)
     with pytest.raises(ValueError, match="holds out all 4 groups"):
-        PKDOTStudent(**TINY, safeguard_fraction=0.8).fit(X, y, X_priv=X_priv, groups=groups)
+        PKDOTStudent(**ONE_EPOCH, safeguard_fraction=0.8).fit(X, y, X_priv=X_priv, groups=groups)
 
 
 def test_an_unfitted_frozen_teacher_is_named(data):
     X, X_priv, y = data
-    student = PKDOTStudent(**TINY, teacher=FrozenEstimator(PrivilegedTeacher()))
+    student = PKDOTStudent(**ONE_EPOCH, teacher=FrozenEstimator(PrivilegedTeacher()))
     with pytest.raises(NotFittedError, match="teacher is a FrozenEstimator of an unfitted "
                                              "PrivilegedTeacher"):
         student.fit(X, y, X_priv=X_priv)
@@ -829,14 +829,14 @@ class _LogOfNegative(torch.nn.Module):
 
 def test_an_encoder_emitting_nan_is_named_as_the_cause(data):
     X, X_priv, y = data
-    teacher = PrivilegedTeacher(**TINY, priv_groups={"ecg": [0, 1], "eda": [2]},
+    teacher = PrivilegedTeacher(**ONE_EPOCH, priv_groups={"ecg": [0, 1], "eda": [2]},
                                 priv_module={"eda": _LogOfNegative(1)})
     with pytest.raises(TrainingDivergedError,
                        match=r"before any update, priv_module\['eda'\] \(_LogOfNegative\) "
                              r"returned non-finite values.*Likely causes: priv_module\['eda'\]"):
         teacher.fit(X, y, X_priv=X_priv)
     # The watch is over after the first batch: the net keeps no hook.
-    fitted = PrivilegedTeacher(**TINY).fit(X, y, X_priv=X_priv)
+    fitted = PrivilegedTeacher(**ONE_EPOCH).fit(X, y, X_priv=X_priv)
     assert not any(module._forward_hooks for module in fitted.net_.module_.modules())
 
 
@@ -867,6 +867,6 @@ def test_a_constant_target_is_not_reported_as_a_constant_model(data):
     X, X_priv, y = data
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        PrivilegedTeacher(**TINY, task="regression", standardize=False).fit(
+        PrivilegedTeacher(**ONE_EPOCH, task="regression", standardize=False).fit(
             X, np.zeros(len(X)), X_priv=X_priv)
     assert not _constant_model_warnings(record)

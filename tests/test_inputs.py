@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import ONE_EPOCH
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
-
-QUICK = dict(max_epochs=1, random_state=0)
 
 
 @pytest.fixture
@@ -31,16 +30,16 @@ def test_tensors_and_matrices_fit_and_predict_as_their_arrays(Estimator, convert
     # A tensor crashed in the dtype check ("'torch.dtype' object has no
     # attribute 'kind'"); np.matrix got scikit-learn's error, naming no argument.
     X, X_priv, y = data
-    plain = Estimator(**QUICK).fit(X, y, X_priv=X_priv)
-    converted = Estimator(**QUICK).fit(convert(X), y, X_priv=convert(X_priv))
+    plain = Estimator(**ONE_EPOCH).fit(X, y, X_priv=X_priv)
+    converted = Estimator(**ONE_EPOCH).fit(convert(X), y, X_priv=convert(X_priv))
     np.testing.assert_array_equal(_predictions(converted, convert(X), convert(X_priv)),
                                   _predictions(plain, X, X_priv))
 
 
 def test_a_target_tensor_is_read_as_its_array(data):
     X, X_priv, y = data
-    plain = PrivilegedTeacher(**QUICK).fit(X, y, X_priv=X_priv)
-    tensor = PrivilegedTeacher(**QUICK).fit(X, torch.from_numpy(y), X_priv=X_priv)
+    plain = PrivilegedTeacher(**ONE_EPOCH).fit(X, y, X_priv=X_priv)
+    tensor = PrivilegedTeacher(**ONE_EPOCH).fit(X, torch.from_numpy(y), X_priv=X_priv)
     np.testing.assert_array_equal(tensor.classes_, plain.classes_)
 
 
@@ -50,18 +49,18 @@ def test_dates_and_durations_are_refused(Estimator, dtype, data):
     # They were read as numbers (seconds since 1970): a constant model, no word.
     X, X_priv, y = data
     with pytest.raises(TypeError, match=r"^X holds dates or durations"):
-        Estimator(**QUICK).fit(X.astype(np.int64).astype(dtype), y, X_priv=X_priv)
+        Estimator(**ONE_EPOCH).fit(X.astype(np.int64).astype(dtype), y, X_priv=X_priv)
     frame = pd.DataFrame(X_priv, columns=[f"p{i}" for i in range(X_priv.shape[1])])
     frame["start"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(X)), "s")
     with pytest.raises(TypeError, match=r"^columns \['start'\] of X_priv hold dates"):
-        Estimator(**QUICK).fit(X, y, X_priv=frame)
+        Estimator(**ONE_EPOCH).fit(X, y, X_priv=frame)
 
 
 @pytest.fixture(scope="module")
 def fitted(clf_data):
     X, X_priv, y, _ = clf_data
-    return (PKDOTStudent(**QUICK).fit(X, y, X_priv=X_priv),
-            PrivilegedTeacher(**QUICK).fit(X, y, X_priv=X_priv))
+    return (PKDOTStudent(**ONE_EPOCH).fit(X, y, X_priv=X_priv),
+            PrivilegedTeacher(**ONE_EPOCH).fit(X, y, X_priv=X_priv))
 
 
 @pytest.mark.parametrize("which", ["student", "teacher"])

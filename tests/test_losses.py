@@ -1,4 +1,5 @@
-"""pkdot_loss: value against an independent computation, stability, properties."""
+"""pkdot_loss: value against an independent computation, stability, properties; the
+baseline losses at their edges (empty batches, extreme scales, half precision)."""
 
 import numpy as np
 import pytest
