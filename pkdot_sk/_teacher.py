@@ -1,7 +1,6 @@
 """PrivilegedTeacher: a multimodal network trained on X and X_priv."""
 
 import warnings
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -13,10 +12,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
+from ._modalities import (is_drop, normalise_priv_groups, priv_module_entries,
+                          select_priv_columns, string_columns)
 from .modules import FUSIONS, TeacherNetwork, _measure, prepare_encoder, prepare_fusion
-
-# Name of the single privileged modality when priv_groups=None.
-SINGLE_MODALITY = "priv"
 
 
 class PrivilegedTeacher(_PrivilegedEstimator):
@@ -297,7 +295,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """
         self._validate_params()
         X, y = self._validate_X_y(X, y)
-        priv_names = _string_columns(X_priv)
+        priv_names = string_columns(X_priv)
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
         if X_priv is None:
             warnings.warn(
@@ -317,11 +315,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             del self.priv_feature_names_in_
         groups = {}
         if X_priv is not None:
-            groups = _normalise_priv_groups(self.priv_groups, self.n_priv_features_in_,
+            groups = normalise_priv_groups(self.priv_groups, self.n_priv_features_in_,
                                             priv_names)
-        priv_modules = self._priv_modules(list(groups))
+        priv_modules = priv_module_entries(self.priv_module, list(groups))
         self.priv_dropped_ = [name for name, module in zip(groups, priv_modules)
-                              if _is_drop(module)]
+                              if is_drop(module)]
         if groups and len(self.priv_dropped_) == len(groups):
             raise ValueError(
                 f"priv_module drops every privileged modality {list(groups)}; keep at least "
@@ -329,7 +327,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             )
         self.priv_groups_ = {name: columns for name, columns in groups.items()
                              if name not in self.priv_dropped_}
-        priv_modules = [module for module in priv_modules if not _is_drop(module)]
+        priv_modules = [module for module in priv_modules if not is_drop(module)]
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
         inputs = self._inputs(X, X_priv)
@@ -339,48 +337,6 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             self.net_ = self._fit_network(module, inputs, y_net)
         self._check_learnt(inputs, y_net)
         return self
-
-    def _priv_modules(self, names):
-        """The ``priv_module`` entry of each privileged modality (None: default)."""
-        spec = self.priv_module
-        if not names or spec is None:
-            return [None] * len(names)
-        if isinstance(spec, nn.ModuleDict):
-            spec = dict(spec.items())
-        elif isinstance(spec, nn.ModuleList):
-            spec = list(spec)
-        if isinstance(spec, nn.Module):
-            if len(names) != 1:
-                raise ValueError(
-                    f"priv_module is a single torch.nn.Module, but priv_groups declares "
-                    f"{len(names)} privileged modalities {names}; pass a dict "
-                    "{modality_name: module} or a list with one entry per modality "
-                    "(None for the default encoder)."
-                )
-            modules = [spec]
-        elif isinstance(spec, dict):
-            unknown = [key for key in spec if key not in names]
-            if unknown:
-                raise ValueError(
-                    f"priv_module has entries {unknown} that are not privileged modalities; "
-                    f"the modalities are {names}."
-                )
-            modules = [spec.get(name) for name in names]
-        else:
-            if len(spec) != len(names):
-                raise ValueError(
-                    f"priv_module is a list of {len(spec)} entries but priv_groups declares "
-                    f"{len(names)} privileged modalities {names}; expected one entry per "
-                    "modality (None for the default encoder)."
-                )
-            modules = list(spec)
-        for name, module in zip(names, modules):
-            if module is not None and not isinstance(module, nn.Module) and not _is_drop(module):
-                raise ValueError(
-                    f"priv_module entry {name!r} must be None, a torch.nn.Module instance or "
-                    f"'drop'; got {module!r}."
-                )
-        return modules
 
     def _build_module(self, inputs, priv_modules):
         common = dict(
@@ -430,7 +386,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     def _predict_inputs(self, X, X_priv):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        X_priv = self._select_priv_columns(X_priv)
+        X_priv = select_priv_columns(X_priv, getattr(self, "priv_feature_names_in_", None))
         if self.fitted_with_privileged_ and X_priv is None:
             raise ValueError(
                 "X_priv is required: this teacher was fitted with privileged data "
@@ -451,24 +407,6 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 f"{self.n_priv_features_in_}."
             )
         return self._inputs(X, X_priv)
-
-    def _select_priv_columns(self, X_priv):
-        """A DataFrame X_priv, its columns in the order of fit, selected by name."""
-        names = getattr(self, "priv_feature_names_in_", None)
-        if names is None or X_priv is None or not hasattr(X_priv, "columns"):
-            return X_priv
-        columns = list(X_priv.columns)
-        missing = [name for name in names if name not in columns]
-        extra = [col for col in columns if col not in set(names)]
-        if missing or extra:
-            raise ValueError(
-                "X_priv's column names differ from those seen in fit: "
-                + "; ".join(part for part in (
-                    f"missing {missing}" if missing else "",
-                    f"unexpected {extra}" if extra else "") if part)
-                + "."
-            )
-        return X_priv[list(names)]
 
     def transform(self, X, X_priv=None):
         """Fused embedding of each sample: what a student distils.
@@ -544,117 +482,3 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
-
-def _string_columns(X_priv):
-    """Column names of a DataFrame whose names are all strings, else None."""
-    columns = getattr(X_priv, "columns", None)
-    if columns is None or not all(isinstance(col, str) for col in columns):
-        return None
-    return np.asarray(columns, dtype=object)
-
-
-def _describe(columns, names):
-    if names is None:
-        return str([int(c) for c in columns])
-    return str([str(names[c]) for c in columns])
-
-
-def _group_columns(label, columns, n_columns, names):
-    """Positions of one group's columns; ``label`` names it in errors."""
-    kinds = ("a list of column positions, a slice or a list of column names")
-    if isinstance(columns, slice):
-        positions = np.arange(n_columns)[columns]
-    elif isinstance(columns, (str, bytes, Integral)) or not hasattr(columns, "__iter__"):
-        raise ValueError(
-            f"priv_groups: {label} must be {kinds}; got {columns!r}. Wrap a single column "
-            "in a list; to declare one modality of several columns, nest its list: "
-            "priv_groups=[[0, 1, 2]]."
-        )
-    else:
-        items = list(columns)
-        if items and all(isinstance(item, str) for item in items):
-            if names is None:
-                raise ValueError(
-                    f"priv_groups: {label} selects columns by name ({items}), which needs "
-                    "X_priv as a pandas DataFrame with string column names; use column "
-                    "positions for an array."
-                )
-            unknown = [item for item in items if item not in set(names)]
-            if unknown:
-                raise ValueError(
-                    f"priv_groups: {label} names columns {unknown} that X_priv does not "
-                    f"have; its columns are {list(names)}."
-                )
-            if len(set(names)) != len(names):
-                raise ValueError(
-                    "priv_groups selects columns by name, but X_priv has repeated column "
-                    "names; make them unique or use column positions."
-                )
-            lookup = {name: i for i, name in enumerate(names)}
-            positions = np.array([lookup[item] for item in items], dtype=np.int64)
-        elif all(isinstance(item, Integral) and not isinstance(item, (bool, np.bool_))
-                 for item in items):
-            out = [int(i) for i in items if not -n_columns <= int(i) < n_columns]
-            if out:
-                raise ValueError(
-                    f"priv_groups: {label} has column positions {out} out of range for "
-                    f"X_priv's {n_columns} columns."
-                )
-            positions = np.array([int(i) % n_columns for i in items], dtype=np.int64)
-        else:
-            raise ValueError(
-                f"priv_groups: {label} must be {kinds} (not a mix); got {items!r}."
-            )
-    positions = np.asarray(positions, dtype=np.int64)
-    if positions.size == 0:
-        raise ValueError(f"priv_groups: {label} selects no column of X_priv.")
-    if len(np.unique(positions)) != positions.size:
-        raise ValueError(f"priv_groups: {label} lists a column more than once.")
-    return positions
-
-
-def _is_drop(entry):
-    return isinstance(entry, str) and entry == "drop"
-
-
-def _normalise_priv_groups(priv_groups, n_columns, names):
-    """``{modality_name: column positions}`` from the ``priv_groups`` parameter.
-
-    Every column of X_priv must be in exactly one group.
-    """
-    if priv_groups is None:
-        return {SINGLE_MODALITY: np.arange(n_columns, dtype=np.int64)}
-    if isinstance(priv_groups, dict):
-        bad_keys = [key for key in priv_groups if not isinstance(key, str)]
-        if bad_keys:
-            raise ValueError(
-                f"priv_groups: modality names (the dict's keys) must be strings; got "
-                f"{bad_keys}."
-            )
-        items = list(priv_groups.items())
-        labels = [f"group {key!r}" for key, _ in items]
-    else:
-        items = [(f"priv_{i}", columns) for i, columns in enumerate(priv_groups)]
-        labels = [f"priv_groups[{i}]" for i in range(len(items))]
-    if not items:
-        raise ValueError("priv_groups is empty; use None for a single privileged modality.")
-    groups, owner = {}, {}
-    for (name, columns), label in zip(items, labels):
-        positions = _group_columns(label, columns, n_columns, names)
-        shared = [c for c in positions if c in owner]
-        if shared:
-            raise ValueError(
-                f"priv_groups: columns {_describe(shared, names)} are in both "
-                f"{owner[shared[0]]} and {label}; each column belongs to one modality."
-            )
-        owner.update((c, label) for c in positions)
-        groups[name] = positions
-    uncovered = [c for c in range(n_columns) if c not in owner]
-    if uncovered:
-        raise ValueError(
-            f"priv_groups leaves the X_priv columns {_describe(uncovered, names)} in no "
-            "group; every column must belong to one modality. Add them to a group, or drop them "
-            "from X_priv (e.g. X_priv[:, kept] or X_priv.drop(columns=...)) if they are "
-            "not to be used."
-        )
-    return groups
