@@ -309,7 +309,7 @@ def _single_threaded_blas():
     return _BLAS[0].limit(limits=1)
 
 
-def _divergence(xa, ya, reg, decay, inner_iter, max_iter, omega, tol, check_every):
+def _divergence(xa, ya, reg, *, decay, inner_iter, max_iter, omega, tol, check_every):
     """Sinkhorn divergence of two NumPy arrays or two tensors (no autograd).
 
     Returns the value (0-d) and the state :func:`_divergence_gradient` needs.
@@ -374,7 +374,8 @@ class _SinkhornDivergence(torch.autograd.Function):
         check_every = 1 if on_cpu else 5
         with _host_context(on_cpu):
             value, ctx.state = _divergence(
-                xa, ya, reg, decay, inner_iter, max_iter, omega, tol, check_every
+                xa, ya, reg, decay=decay, inner_iter=inner_iter, max_iter=max_iter,
+                omega=omega, tol=tol, check_every=check_every,
             )
         ctx.on_cpu = on_cpu
         if on_cpu:
@@ -393,7 +394,7 @@ class _SinkhornDivergence(torch.autograd.Function):
         return grads[0], grads[1], None, None, None, None, None, None
 
 
-# Solver defaults, shared with the fused CPU loss (_pkdot_cpu.py). Measured
+# Solver defaults, shared with the fused CPU loss (_pkdot.py). Measured
 # on the clouds of real fits (benchmarks/speed.py, table 2).
 DECAY, INNER_ITER, MAX_ITER, TOL = 0.5, 10, 200, 1e-2
 

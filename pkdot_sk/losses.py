@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from ._checks import (check_finite_tensor, check_float_tensor, check_nonnegative_real,
                       check_positive_int, check_positive_real, compute_dtype)
-from ._ot import MAX_ITER, TOL, _sinkhorn_divergence
-from ._pkdot_cpu import pkdot_loss_cpu
+from ._ot import MAX_ITER, TOL
+from ._pkdot import cosine_similarity_matrix, pkdot_loss_cpu, pkdot_loss_torch
 
 __all__ = [
     "ANCHOR_STRATEGIES",
@@ -42,35 +42,6 @@ _STUDENT_CAUSES = ("a diverging training (a learning rate too large), inputs too
                    "float32, or an encoder that produces NaN")
 _TEACHER_CAUSES = ("a teacher that diverged in training, inputs too large for float32, or "
                    "targets computed from NaN data")
-
-
-def cosine_similarity_matrix(embeddings):
-    """Pairwise cosine similarities of the rows of a (B, d) tensor.
-
-    A zero row has similarity 0 with every row, and a zero gradient (its
-    direction, hence its similarities, is undefined). The similarities do
-    not depend on the scale of the rows, from the smallest to the largest
-    normal float of the dtype.
-    """
-    check_float_tensor(embeddings, "embeddings", upcast=False)
-    if embeddings.ndim != 2:
-        raise ValueError(f"embeddings must have shape (B, d); got shape "
-                         f"{tuple(embeddings.shape)}.")
-    # Each row scaled by a power of two (exact, a constant for autograd)
-    # that brings its largest entry into [0.5, 1): its squared norm then
-    # neither overflows (rows near 1e20 in float32) nor underflows (1e-20).
-    with torch.no_grad():
-        largest = embeddings.abs().amax(dim=1, keepdim=True)
-        exponent = torch.frexp(largest).exponent
-        info = torch.finfo(embeddings.dtype)
-        # Within the dtype's exponents, so that the factor is finite.
-        exponent = exponent.clamp(int(math.log2(info.tiny)), int(math.log2(info.max)))
-        factor = torch.exp2(-exponent.to(embeddings.dtype))
-    unit = F.normalize(embeddings * factor, dim=1, eps=1e-12)
-    # A zero row is divided by eps: its gradient would be 1e12 times
-    # another's (inf in float16), for a direction that does not exist.
-    unit = torch.where(largest > 0, unit, unit.detach())
-    return unit @ unit.T
 
 
 def pkdot_loss(
@@ -207,30 +178,13 @@ def pkdot_loss(
     scale = 1.0 / k if normalize else 1.0
     solver = dict(reg=reg / scale, max_iter=max_iter, tol=tol)
     if student_emb.device.type == "cpu" and student_emb.dtype in (torch.float32, torch.float64):
-        # The same computation as _pkdot_loss_torch in one autograd node: on
+        # The same computation as pkdot_loss_torch in one autograd node: on
         # CPU the dozen small torch operations cost as much as the OT solve.
         value = pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, scale=scale, **solver)
     else:
-        value = _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, **solver)
+        value = pkdot_loss_torch(student_emb, teacher_emb, k, anchors, **solver)
         value = value * scale if normalize else value
     return value.to(dtype)
-
-
-def _pkdot_loss_torch(student_emb, teacher_emb, k, anchors, reg, max_iter, tol):
-    """PKDOT loss from torch operations (any device and dtype)."""
-    sim_student = cosine_similarity_matrix(student_emb)
-    sim_teacher = cosine_similarity_matrix(teacher_emb)
-    sim_student = sim_student - sim_student.min()
-    sim_teacher = sim_teacher - sim_teacher.min()
-
-    if anchors == "all":
-        cloud_student, cloud_teacher = sim_student, sim_teacher
-    else:
-        columns = torch.topk(sim_teacher, k, dim=1, largest=anchors == "most_similar").indices
-        cloud_student = torch.gather(sim_student, 1, columns)
-        cloud_teacher = torch.gather(sim_teacher, 1, columns)
-    # The clouds are finite similarities and the arguments checked: no second check.
-    return _sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter, tol=tol)
 
 
 # ------------------------------------------------------------------ baselines

@@ -197,7 +197,7 @@ def test_numpy_integer_top_k_is_accepted():
 def test_cpu_node_matches_torch_composition(dtype, anchors, top_k):
     # On CPU pkdot_loss runs a hand-written forward/backward; it must give the
     # value and gradient that autograd gives through the torch operations.
-    from pkdot_sk.losses import _pkdot_loss_torch
+    from pkdot_sk._pkdot import pkdot_loss_torch
 
     student, teacher = embeddings(n=40, seed=3, dtype=dtype)
     student[7] *= 1e-14  # below F.normalize's floor on the norm: scaled, not normalised
@@ -205,7 +205,7 @@ def test_cpu_node_matches_torch_composition(dtype, anchors, top_k):
     k = 40 if anchors == "all" else min(top_k, 40)
     fused = pkdot_loss(student, teacher, top_k=top_k, anchors=anchors)
     (grad_fused,) = torch.autograd.grad(fused, student)
-    composed = _pkdot_loss_torch(student, teacher, k, anchors, reg=0.01, max_iter=MAX_ITER,
+    composed = pkdot_loss_torch(student, teacher, k, anchors, reg=0.01, max_iter=MAX_ITER,
                                  tol=TOL)
     (grad_composed,) = torch.autograd.grad(composed, student)
     assert "PKDOTLossCPU" in type(fused.grad_fn).__name__
@@ -222,7 +222,7 @@ def test_cpu_node_matches_torch_composition_on_large_batches(anchors):
     # From 256^3 multiply-adds the CPU node's products go through torch.mm
     # (B x B x d similarities, B x B x B costs and gradients): same values.
     from pkdot_sk import _ot
-    from pkdot_sk.losses import _pkdot_loss_torch
+    from pkdot_sk._pkdot import pkdot_loss_torch
 
     rng = np.random.RandomState(0)
     n, dim = 300, 200
@@ -232,7 +232,7 @@ def test_cpu_node_matches_torch_composition_on_large_batches(anchors):
                + torch.tensor(rng.normal(size=(n, dim)))).requires_grad_(True)
     fused = pkdot_loss(student, teacher, top_k=n, anchors=anchors)
     (grad_fused,) = torch.autograd.grad(fused, student)
-    composed = _pkdot_loss_torch(student, teacher, n, anchors, reg=0.01, max_iter=MAX_ITER,
+    composed = pkdot_loss_torch(student, teacher, n, anchors, reg=0.01, max_iter=MAX_ITER,
                                  tol=TOL)
     (grad_composed,) = torch.autograd.grad(composed, student)
     np.testing.assert_allclose(fused.item(), composed.item(), rtol=1e-9)

@@ -152,16 +152,17 @@ def test_tensor_path_matches_numpy_path(dtype, near_degenerate):
     else:
         x, y = clouds(n=300, d=10)  # 300 rows: NumPy's large products go through torch.mm
     x, y = x.astype(dtype), y.astype(dtype)
-    args = (0.01, _ot.DECAY, _ot.INNER_ITER, 500, None, _ot.TOL)
+    solver = dict(decay=_ot.DECAY, inner_iter=_ot.INNER_ITER, max_iter=500, omega=None,
+                  tol=_ot.TOL)
     with _ot._host_context(True):
-        value, state = _ot._divergence(x, y, *args, 1)
+        value, state = _ot._divergence(x, y, 0.01, check_every=1, **solver)
         grads = [_ot._divergence_gradient(state, index) for index in (0, 1)]
     single = dtype == np.float32
     # Checked every 5 iterations, the solves (run to the tolerance: max_iter
     # 500) stop at other iterations, so they agree to about the tolerance.
     for check_every, rtol in ((1, 5e-5 if single else 1e-9), (5, 1e-3)):
-        t_value, t_state = _ot._divergence(torch.from_numpy(x), torch.from_numpy(y), *args,
-                                           check_every)
+        t_value, t_state = _ot._divergence(torch.from_numpy(x), torch.from_numpy(y), 0.01,
+                                           check_every=check_every, **solver)
         assert isinstance(t_value, torch.Tensor) and t_value.dtype == torch.from_numpy(x).dtype
         np.testing.assert_allclose(float(t_value), float(value), rtol=rtol)
         for index, grad in enumerate(grads):

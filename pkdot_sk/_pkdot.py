@@ -1,22 +1,86 @@
-"""The PKDOT loss on CPU as a single autograd node computed with NumPy.
+"""PKDOT's similarity / anchor step and the divergence of the anchor clouds, in
+its two implementations side by side.
 
-Built from torch operations, the similarity part of the loss (normalise,
-two B x B products, shifts, top-k, gathers) and its backward are a dozen small
-operations at ~8 microseconds of dispatch and autograd bookkeeping each:
-about 1 ms per batch at B=128, as much as the whole OT solve. Here the forward
-and the backward are written out by hand on NumPy views and the solver of
-``_ot`` is called directly, so one batch makes one autograd node.
-``losses.pkdot_loss`` uses it for CPU tensors; the tests check it against the
-torch composition (values and gradients).
+Per batch: cosine-similarity matrices of the student's and the teacher's
+embeddings, each shifted non-negative; ``k`` anchor columns per row picked on
+the teacher's matrix (least or most similar, or all); the same columns
+gathered from both give two clouds of B points in R^k, compared by the
+Sinkhorn divergence of :mod:`._ot`.
+
+* :func:`pkdot_loss_torch`: torch operations, any device and dtype, autograd
+  through them.
+* :func:`pkdot_loss_cpu`: the same computation on CPU as a single autograd
+  node with NumPy views. Built from torch operations, the similarity part
+  (normalise, two B x B products, shifts, top-k, gathers) and its backward
+  are a dozen small operations at ~8 microseconds of dispatch and autograd
+  bookkeeping each: about 1 ms per batch at B=128, as much as the whole OT
+  solve. Here forward and backward are written out by hand and the solver
+  is called directly.
+
+``losses.pkdot_loss`` validates its arguments and picks one; the tests check
+that both give the same values and gradients.
 """
+
+import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import _ot
+from ._checks import check_float_tensor
+
+
+def cosine_similarity_matrix(embeddings):
+    """Pairwise cosine similarities of the rows of a (B, d) tensor.
+
+    A zero row has similarity 0 with every row, and a zero gradient (its
+    direction, hence its similarities, is undefined). The similarities do
+    not depend on the scale of the rows, from the smallest to the largest
+    normal float of the dtype.
+    """
+    check_float_tensor(embeddings, "embeddings", upcast=False)
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings must have shape (B, d); got shape "
+                         f"{tuple(embeddings.shape)}.")
+    # Each row scaled by a power of two (exact, a constant for autograd)
+    # that brings its largest entry into [0.5, 1): its squared norm then
+    # neither overflows (rows near 1e20 in float32) nor underflows (1e-20).
+    with torch.no_grad():
+        largest = embeddings.abs().amax(dim=1, keepdim=True)
+        exponent = torch.frexp(largest).exponent
+        info = torch.finfo(embeddings.dtype)
+        # Within the dtype's exponents, so that the factor is finite.
+        exponent = exponent.clamp(int(math.log2(info.tiny)), int(math.log2(info.max)))
+        factor = torch.exp2(-exponent.to(embeddings.dtype))
+    unit = F.normalize(embeddings * factor, dim=1, eps=1e-12)
+    # A zero row is divided by eps: its gradient would be 1e12 times
+    # another's (inf in float16), for a direction that does not exist.
+    unit = torch.where(largest > 0, unit, unit.detach())
+    return unit @ unit.T
+
+
+def pkdot_loss_torch(student_emb, teacher_emb, k, anchors, *, reg, max_iter, tol):
+    """The PKDOT loss from torch operations (any device and dtype; arguments
+    validated by the caller): autograd differentiates it."""
+    sim_student = cosine_similarity_matrix(student_emb)
+    sim_teacher = cosine_similarity_matrix(teacher_emb)
+    sim_student = sim_student - sim_student.min()
+    sim_teacher = sim_teacher - sim_teacher.min()
+
+    if anchors == "all":
+        cloud_student, cloud_teacher = sim_student, sim_teacher
+    else:
+        columns = torch.topk(sim_teacher, k, dim=1, largest=anchors == "most_similar").indices
+        cloud_student = torch.gather(sim_student, 1, columns)
+        cloud_teacher = torch.gather(sim_teacher, 1, columns)
+    # The clouds are finite similarities and the arguments checked: no second check.
+    return _ot._sinkhorn_divergence(cloud_student, cloud_teacher, reg, max_iter=max_iter,
+                                    tol=tol)
+
 
 # F.normalize's floor on the row norm: a zero row has similarity 0 with all
-# (and a zero gradient, as in losses.cosine_similarity_matrix).
+# (and a zero gradient, as in cosine_similarity_matrix above).
 _NORM_EPS = 1e-12
 
 
@@ -84,8 +148,9 @@ class _PKDOTLossCPU(torch.autograd.Function):
                 cloud_student = sim_student.ravel()[flat_columns]
                 cloud_teacher = sim_teacher.ravel()[flat_columns]
             value, state = _ot._divergence(
-                cloud_student, cloud_teacher,
-                reg, _ot.DECAY, _ot.INNER_ITER, max_iter, None, tol, 1,
+                cloud_student, cloud_teacher, reg, decay=_ot.DECAY,
+                inner_iter=_ot.INNER_ITER, max_iter=max_iter, omega=None, tol=tol,
+                check_every=1,
             )
         ctx.saved = (state, flat_columns, unit_student, norms, zero_rows, argmin, scale)
         return torch.tensor(scale * float(value), dtype=student_emb.dtype)
@@ -118,5 +183,5 @@ class _PKDOTLossCPU(torch.autograd.Function):
 
 def pkdot_loss_cpu(student_emb, teacher_emb, k, anchors, *, reg, max_iter, tol, scale=1.0):
     """``scale`` times the PKDOT loss of two CPU tensors of the same dtype
-    (validated by the caller)."""
+    (validated by the caller), as one autograd node."""
     return _PKDOTLossCPU.apply(student_emb, teacher_emb, k, anchors, reg, max_iter, tol, scale)
