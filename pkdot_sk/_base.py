@@ -12,12 +12,9 @@ import torch
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator
-from sklearn.metrics import accuracy_score, r2_score
-from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils._tags import ClassifierTags, RegressorTags
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 from torch import nn
 
@@ -25,11 +22,7 @@ from ._constant_model import warn_if_constant
 from ._divergence import DivergenceCheck
 from ._inputs import read_array, read_sample_weight, read_targets
 from ._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet, has_batch_norm
-from .metrics import concordance_correlation_coefficient
-from ._ordinal import CoralHead, CoralLoss, ordinal_levels, ordinal_proba
-from .losses import CCCLoss
-
-TASKS = ("classification", "regression", "ordinal")
+from ._tasks import TASKS
 
 
 class PrivilegedDataWarning(UserWarning):
@@ -150,13 +143,15 @@ class _PrivilegedEstimator(BaseEstimator):
     }
 
     @property
-    def _is_classification(self):
-        return self.task == "classification"
+    def _task(self):
+        """The task object of :mod:`._tasks` (``task`` validated)."""
+        return TASKS[self.task]
 
     @property
     def _has_labels(self):
         """Classification and ordinal tasks: discrete labels, ``classes_``."""
-        return self.task in ("classification", "ordinal")
+        task = TASKS.get(self.task)
+        return task is not None and task.has_labels
 
     # ----------------------------------------------------------- validation
     def _validate_params(self):
@@ -164,7 +159,7 @@ class _PrivilegedEstimator(BaseEstimator):
         self._check_hidden_units()
         self._check_device()
         self._check_callbacks()
-        if self.regression_loss == "ccc" and self.task != "regression":
+        if self.regression_loss == "ccc" and self._task.has_labels:
             raise ValueError(
                 f"regression_loss='ccc' needs task='regression'; got task={self.task!r}."
             )
@@ -265,7 +260,7 @@ class _PrivilegedEstimator(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y = read_targets(y, self.task)
+        y = read_targets(y, self._task)
         _check_target_rows(y, _n_rows(X))
         if ndim == 3:
             X = self._check_sequences(X, "X")
@@ -365,60 +360,6 @@ class _PrivilegedEstimator(BaseEstimator):
                     f"{n_steps} steps."
                 )
 
-    # -------------------------------------------------------------- targets
-    def _encode_targets(self, y):
-        """Fit the target encoding; return what the net trains on."""
-        if self._has_labels:
-            check_classification_targets(y)
-            encoder = LabelEncoder().fit(y)
-            self.classes_ = encoder.classes_
-            self.n_outputs_ = len(self.classes_)
-            if self.task == "ordinal":
-                self._check_ordinal_levels()
-                self.n_outputs_ = len(self.classes_) - 1  # one logit per threshold
-            return encoder.transform(y).astype(np.int64)
-        y = np.asarray(y, dtype=np.float64)
-        self._y_is_1d = y.ndim == 1
-        y = y.reshape(len(y), -1)
-        self.n_outputs_ = y.shape[1]
-        # Standardised targets keep default learning rates sensible for any scale.
-        with np.errstate(over="ignore", invalid="ignore"):
-            self.y_scaler_ = StandardScaler(with_mean=self.standardize,
-                                            with_std=self.standardize).fit(y)
-        return self._as_float32(self.y_scaler_, y, "y")
-
-    def _check_ordinal_levels(self):
-        if not np.issubdtype(self.classes_.dtype, np.number):
-            raise ValueError(
-                "task='ordinal' needs numeric labels in y whose order is the order of the "
-                f"levels (e.g. pain 0..4); got labels {self.classes_[:5].tolist()!r}. Encode ordered "
-                "categories such as 'low' < 'high' as integers first."
-            )
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"task='ordinal' needs at least 2 levels in y; got {len(self.classes_)}."
-            )
-
-    def _make_head(self, width):
-        """Task head on an embedding of this width."""
-        if self.task == "ordinal":
-            return CoralHead(width, self.n_outputs_)
-        return nn.Linear(width, self.n_outputs_)
-
-    def _proba(self, outputs):
-        """Class or level probabilities from the net's outputs."""
-        if self.task == "ordinal":
-            return ordinal_proba(outputs)
-        return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
-
-    def _decode_outputs(self, outputs):
-        if self.task == "ordinal":
-            return self.classes_[ordinal_levels(outputs)]
-        if self._is_classification:
-            return self.classes_[np.argmax(outputs, axis=1)]
-        values = self.y_scaler_.inverse_transform(outputs.astype(np.float64))
-        return values.ravel() if self._y_is_1d else values
-
     # --------------------------------------------------------------- inputs
     def _fit_scaler(self, X):
         """Per-feature scaler; for sequences, statistics over samples and steps."""
@@ -479,9 +420,7 @@ class _PrivilegedEstimator(BaseEstimator):
         and task_weight parameters (none: the task loss alone); ``verbose``
         overrides the estimator's; ``owner`` names the training in the
         error of a diverging one (default: the estimator's class)."""
-        criterion = {"classification": nn.CrossEntropyLoss, "ordinal": CoralLoss,
-                     "regression": CCCLoss if self.regression_loss == "ccc" else nn.MSELoss,
-                     }[self.task]
+        criterion = self._task.criterion(self.regression_loss)
         train_split = None
         if self.validation_fraction is not None:
             self._check_validation_split(y_net)
@@ -570,32 +509,22 @@ class _PrivilegedEstimator(BaseEstimator):
     def _validation_score(self, y, y_pred, sample_weight=None):
         """The task's score of predictions: accuracy for labels, R^2 for
         regression (the CCC when training on it), higher is better."""
-        if self.task == "regression" and self.regression_loss == "ccc":
-            return float(concordance_correlation_coefficient(y, y_pred,
-                                                             sample_weight=sample_weight))
-        return float(self._score(y, y_pred, sample_weight))
+        return float(self._task.score(y, y_pred, sample_weight, self.regression_loss))
 
     def _score_inputs(self, y, sample_weight, n_samples, *, hint=""):
         """``score``'s y and sample_weight, read as in fit and checked against
         the ``n_samples`` rows of X; ``hint`` is added to a sample_weight error."""
-        y = read_targets(y, self.task)
+        y = read_targets(y, self._task)
         _check_target_rows(y, n_samples)
         return y, read_sample_weight(sample_weight, n_samples, hint=hint)
 
     def _score(self, y, y_pred, sample_weight):
-        if self._has_labels:
-            return accuracy_score(y, y_pred, sample_weight=sample_weight)
-        return r2_score(y, y_pred, sample_weight=sample_weight)
+        """``score``: accuracy for labels, R^2 for regression."""
+        return self._task.score(y, y_pred, sample_weight)
 
     # ----------------------------------------------------------------- tags
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        if self.task == "regression":
-            tags.estimator_type = "regressor"
-            tags.regressor_tags = RegressorTags()
-            tags.target_tags.multi_output = True
-        else:
-            tags.estimator_type = "classifier"
-            tags.classifier_tags = ClassifierTags()
-        return tags
+        # Tags are read before fit validates ``task``: a classifier unless known.
+        return TASKS.get(self.task, TASKS["classification"]).set_tags(tags)

@@ -217,7 +217,8 @@ def _label_kind(value):
 
 
 def read_targets(y, task):
-    """``y`` with a clear error for targets ``task`` cannot train on.
+    """``y`` with a clear error for targets ``task`` (a task object of
+    :mod:`._tasks`) cannot train on.
 
     Labels (classification, ordinal): 1-D, no missing label, one type of
     label, discrete. Regression: 1-D or 2-D numbers.
@@ -227,7 +228,7 @@ def read_targets(y, task):
     y : ndarray or the original array-like
         ``y`` itself, or the array of a list.
     """
-    labels = task in ("classification", "ordinal")
+    labels = task.has_labels
     expected = ("a 1-D array of one label per sample" if labels
                 else "a 1-D array of shape (n_samples,) or 2-D (n_samples, n_outputs)")
     if issparse(y):
@@ -242,7 +243,7 @@ def read_targets(y, task):
     if array.ndim not in (1, 2) or (labels and array.ndim == 2 and array.shape[1] != 1):
         several = " (several outputs need task='regression')" if labels else ""
         raise ValueError(
-            f"y has shape {array.shape}; task={task!r} expects {expected}{several}."
+            f"y has shape {array.shape}; task={task.name!r} expects {expected}{several}."
         )
     if np.iscomplexobj(array):
         raise ValueError("Complex data not supported: y has complex values; expected real "
@@ -285,7 +286,7 @@ def read_targets(y, task):
         example = next(v for v in array.ravel() if float(v) != int(float(v)))
         raise ValueError(
             f"Unknown label type: y has continuous values (e.g. {_plain(example)!r}), but "
-            f"task={task!r} needs discrete labels; use task='regression' for a continuous "
+            f"task={task.name!r} needs discrete labels; use task='regression' for a continuous "
             "target, or bin y into classes."
         )
     return y

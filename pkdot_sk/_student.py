@@ -1,6 +1,5 @@
 """PKDOTStudent: a regular-modality model distilled from a privileged teacher."""
 
-import functools
 import inspect
 import warnings
 from numbers import Integral, Real
@@ -20,11 +19,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
+from ._distillation import DISTILLATION_METHODS, METHODS
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
                    TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
 from ._teacher import PrivilegedTeacher
-from . import losses
 from ._ot import MAX_ITER, TOL, solver_report
 from .losses import ANCHOR_STRATEGIES
 from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, prepare_encoder,
@@ -40,27 +39,7 @@ _SAFEGUARD_MIN_ROWS = 100
 _SAFEGUARD_MIN_DISTINCT = 30
 _SAFEGUARD_CONFIDENCE = 0.8
 
-DISTILLATION_METHODS = ("pkdot", "none", "logit", "gd", "feature", "rkd", "sp", "pkt")
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
-# What each method compares: teacher embeddings or teacher outputs, and the
-# student's embedding, output or projected ("adapted") embedding.
-_MATCHES = {
-    "pkdot": ("embedding", "embedding"),
-    "rkd": ("embedding", "embedding"),
-    "sp": ("embedding", "embedding"),
-    "pkt": ("embedding", "embedding"),
-    "feature": ("embedding", "adapted"),
-    "logit": ("output", "output"),
-    "gd": ("output", "output"),
-}
-# distillation_weight=None: the weight each method's reference uses (gd: the
-# imitation parameter; rkd's distance/angle weights are inside rkd_loss; the
-# SP paper weights its loss by 3000).
-DEFAULT_WEIGHTS = {"logit": 1.0, "gd": 0.5, "feature": 1.0, "rkd": 1.0, "sp": 3000.0,
-                   "pkt": 1.0}
-# Methods that compare samples within a mini-batch: a batch of one row has
-# no structure, their term is identically 0 there.
-_WITHIN_BATCH = ("pkdot", "rkd", "sp", "pkt")
 
 
 def _distillation_validates(win_rate, n_rows):
@@ -218,9 +197,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         help, and a distillation term can slow down or misdirect a student
         that the teacher cannot teach. With "validation", ``fit`` holds out
         ``safeguard_fraction`` of the training rows (whole groups when
-        ``groups`` are given, stratified by class otherwise), trains the
-        distilled student and the student without distillation on the rest
-        from the same initial weights, and scores both on the held-out rows
+        ``groups`` are given, stratified by class otherwise), fits the
+        teachers on the rest (a ``FrozenEstimator`` teacher is used as it
+        is), trains the distilled student and the student without
+        distillation on the rest from the same initial weights, and scores
+        both on the held-out rows
         (the task's score: accuracy, R^2, or the CCC with
         ``regression_loss="ccc"``). When that holds out fewer than 100 rows,
         it repeats this on up to 5 independent splits and pools the
@@ -229,12 +210,12 @@ class PKDOTStudent(_PrivilegedEstimator):
         the other on at least 80 % of 200 bootstrap resamples of the rows
         (little held-out data is weak evidence, and then the student without
         distillation is the safe choice: below about 45 training rows it is
-        always chosen); then, either way, the student is trained on every row, and ``distilled_`` and ``safeguard_`` say what
-        was decided. A rejected distillation gives exactly the student of
-        ``distillation="none"`` with the same ``random_state``. The teachers
-        are fitted once, on every training row. It costs two more trainings
-        on 1 - ``safeguard_fraction`` of the rows per split
-        (docs/performance.md). None always distils.
+        always chosen); then, either way, the student is trained on every
+        row (its teachers too), and ``distilled_`` and ``safeguard_`` say
+        what was decided. A rejected distillation gives exactly the student
+        of ``distillation="none"`` with the same ``random_state``. It costs
+        a teacher fit and two student trainings on 1 - ``safeguard_fraction``
+        of the rows per split (docs/performance.md). None always distils.
     safeguard_fraction : float, default=0.2
         Share of the training rows (or groups) held out by the safeguard.
     top_k : int, default=30
@@ -537,7 +518,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         # names its priv_groups may select); it is checked here all the same.
         X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
         groups = self._validate_groups(groups, X.shape[0])
-        y_net = self._encode_targets(y)
+        y_net = self._task.encode_targets(self, y)
 
         if self.hallucinate and X_priv_checked is None:
             raise ValueError(
@@ -655,11 +636,11 @@ class PKDOTStudent(_PrivilegedEstimator):
                 dropout=self.dropout, name="module",
             )
             adapter_dim = None
-            if distil and self.distillation == "feature":
+            if distil and METHODS[self.distillation].student == "adapted":
                 adapter_dim = inputs[TEACHER_EMBEDDING_KEY].shape[1]
             if hallucination_dims is None:
                 module = StudentNetwork(encoder, width, self.n_outputs_,
-                                        adapter_dim=adapter_dim, head=self._make_head(width))
+                                        adapter_dim=adapter_dim, head=self._task.make_head(width, self.n_outputs_))
             else:
                 module = self._hallucinating_module(encoder, width, sample, hallucination_dims,
                                                     adapter_dim)
@@ -720,7 +701,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                                   hallucination_dims=hallucination_dims if distil else None,
                                   verbose=0, owner=owner)
                 outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
-                held_out[distil].append((valid, self._decode_outputs(outputs)))
+                held_out[distil].append((valid, self._task.decode(self, outputs)))
         valid = np.concatenate([rows for rows, _ in held_out[True]])
         y_pred, y_pred_none = (np.concatenate([pred for _, pred in held_out[distil]])
                                for distil in (True, False))
@@ -827,27 +808,22 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "fits none; choose a distillation method (e.g. 'pkdot') or set "
                 "hallucinate=False."
             )
-        if self.distillation in ("logit", "gd") and self.task == "ordinal":
+        method = METHODS.get(self.distillation)
+        if (method is not None and method.teacher == "output"
+                and self.distillation not in self._task.output_methods):
+            raise ValueError(self._task.refusal(self.distillation))
+        if (method is not None and method.max_weight is not None
+                and self.distillation_weight is not None
+                and self.distillation_weight > method.max_weight):
             raise ValueError(
-                f"distillation={self.distillation!r} imitates class probabilities or "
-                "regression values, not the cumulative outputs of task='ordinal'; use an "
-                "embedding method: 'pkdot', 'feature', 'rkd', 'sp' or 'pkt'."
-            )
-        if self.distillation == "logit" and self.task != "classification":
-            raise ValueError(
-                "distillation='logit' needs task='classification' (it matches class "
-                "probabilities); use distillation='gd' to imitate a regression teacher."
-            )
-        if (self.distillation == "gd" and self.distillation_weight is not None
-                and self.distillation_weight > 1):
-            raise ValueError(
-                "distillation_weight is the imitation parameter of distillation='gd' and "
-                f"must be in [0, 1]; got {self.distillation_weight!r}."
+                f"distillation_weight is the imitation parameter of distillation="
+                f"{method.name!r} and must be in [0, {method.max_weight:g}]; got "
+                f"{self.distillation_weight!r}."
             )
         # An error, not a warning: the term asked for would be identically 0
         # and the student trained as with distillation="none", while reporting
         # distilled_=True.
-        if (self.distillation in _WITHIN_BATCH and self._term_weight() > 0
+        if (method is not None and method.within_batch and self._term_weight() > 0
                 and self.batch_size < 2):
             raise ValueError(
                 f"distillation={self.distillation!r} compares the samples of each "
@@ -862,11 +838,9 @@ class PKDOTStudent(_PrivilegedEstimator):
     def _term_weight(self):
         """Weight of the distillation term: ``ot_weight`` for PKDOT,
         ``distillation_weight`` (or the method's reference value) otherwise."""
-        if self.distillation == "pkdot":
-            return self.ot_weight
-        if self.distillation_weight is None:
-            return DEFAULT_WEIGHTS.get(self.distillation, 0.0)
-        return self.distillation_weight
+        if self.distillation == "none":
+            return 0.0
+        return METHODS[self.distillation].term_weight(self)
 
     def _uses_teacher(self):
         """Whether fit fits teachers: a distillation method whose term has a
@@ -882,42 +856,14 @@ class PKDOTStudent(_PrivilegedEstimator):
         return self.hallucinate or self._term_weight() > 0
 
     def _distillation_setup(self):
-        """Keyword arguments of the net for the chosen method."""
-        method = self.distillation
-        weight = self._term_weight()
-        if method == "pkdot":
-            loss = functools.partial(losses.pkdot_loss, top_k=self.top_k, anchors=self.anchors,
-                                     reg=self.ot_reg, center=self.ot_center,
-                                     normalize=self.ot_normalize, max_iter=self.ot_max_iter,
-                                     tol=self.ot_tol)
-        else:
-            loss = {
-                "logit": functools.partial(losses.logit_kd_loss, temperature=self.temperature),
-                "gd": functools.partial(losses.generalized_distillation_loss,
-                                        temperature=self.temperature, task=self.task),
-                "feature": losses.feature_distillation_loss,
-                "rkd": losses.rkd_loss,
-                "sp": losses.similarity_preserving_loss,
-                "pkt": losses.pkt_loss,
-            }[method]
-        if self._selects_teacher():
-            loss = functools.partial(
-                losses.best_teacher_loss, loss=loss, widths=self._teacher_widths,
-                split_student=_MATCHES[method][1] == "adapted")
-        elif self._teacher_widths is not None and len(self._teacher_widths) > 1:
-            loss = functools.partial(
-                losses.multi_teacher_loss, loss=loss, widths=self._teacher_widths,
-                weights=self._normalised_teacher_weights(len(self._teacher_widths)),
-                split_student=_MATCHES[method][1] == "adapted")
-        return dict(
-            distillation_loss=loss,
-            distillation_weight=weight,
-            distillation_input=_MATCHES[method][1],
-            # Generalized distillation interpolates between labels and teacher.
-            task_weight=1.0 - weight if method == "gd" else 1.0,
-            distillation_warmup=self.ot_warmup if method == "pkdot" else 0,
-            extra_callbacks=[PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)],
-        )
+        """Keyword arguments of the net for the chosen method (its record in
+        :mod:`._distillation`)."""
+        widths = self._teacher_widths
+        weights = None if widths is None else self._normalised_teacher_weights(len(widths))
+        arguments = METHODS[self.distillation].net_arguments(self, widths, weights,
+                                                             self._selects_teacher())
+        arguments["extra_callbacks"] = [PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)]
+        return arguments
 
     def _hallucination_targets(self, teacher, X, X_priv):
         """The teacher's privileged-modality embeddings, one array each."""
@@ -958,19 +904,15 @@ class PKDOTStudent(_PrivilegedEstimator):
             ) from exc
         return HallucinatingStudentNetwork(
             encoder, transformations, dims, block, fused_width, self.n_outputs_,
-            adapter_dim=adapter_dim, head=self._make_head(fused_width))
+            adapter_dim=adapter_dim, head=self._task.make_head(fused_width, self.n_outputs_))
 
     def _teacher_targets(self, teacher, X, X_priv):
         """Teacher embeddings, or its outputs in the student's output space."""
-        if _MATCHES[self.distillation][0] == "embedding":
+        if METHODS[self.distillation].teacher == "embedding":
             return np.asarray(teacher.transform(X, X_priv), dtype=np.float32)
-        if self.task == "classification":
-            # Log-probabilities are logits up to a per-row constant, to which
-            # softmax (at any temperature) is blind.
-            proba = self._teacher_proba(teacher, X, X_priv,
-                                        f"distillation={self.distillation!r}")
-            return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
-        return self._teacher_predictions(teacher, X, X_priv).astype(np.float32)
+        return self._task.teacher_outputs(self, teacher, X, X_priv,
+                                          f"distillation={self.distillation!r}"
+                                          ).astype(np.float32)
 
     def _teacher_proba(self, teacher, X, X_priv, needed_by):
         """The teacher's ``predict_proba``, its columns checked to be ``classes_``."""
@@ -990,27 +932,10 @@ class PKDOTStudent(_PrivilegedEstimator):
         return self.y_scaler_.transform(predictions.reshape(len(X), -1))
 
     def _teacher_task_losses(self, teacher, X, X_priv, y_net):
-        """The teacher's task loss on each row against its true target, shape (n,).
-
-        Classification: cross-entropy of ``predict_proba``. Ordinal: the
-        CORAL loss (:func:`pkdot_sk._ordinal.coral_loss`) with ``P(y > j)``
-        the teacher's probability mass above level ``j``. Regression:
-        squared error in the standardised target space, mean over the
-        outputs.
-        """
-        if not self._has_labels:
-            errors = self._teacher_predictions(teacher, X, X_priv) - y_net
-            return (errors**2).mean(axis=1)
-        proba = np.asarray(self._teacher_proba(teacher, X, X_priv,
-                                               "teacher_selection='best_per_batch'"),
-                           dtype=np.float64)
-        if self.task == "classification":
-            return -np.log(np.clip(proba[np.arange(len(y_net)), y_net], 1e-12, None))
-        # P(y > j) for j = 0..K-2: the mass of the levels above j.
-        above = np.cumsum(proba[:, ::-1], axis=1)[:, ::-1][:, 1:]
-        above = np.clip(above, 1e-12, 1.0 - 1e-12)
-        is_above = y_net[:, None] > np.arange(above.shape[1])
-        return -np.where(is_above, np.log(above), np.log1p(-above)).sum(axis=1)
+        """The teacher's task loss on each row against its true target, shape
+        (n,): see the task's ``teacher_task_losses`` in :mod:`._tasks`."""
+        return self._task.teacher_task_losses(self, teacher, X, X_priv, y_net,
+                                              "teacher_selection='best_per_batch'")
 
     def _fit_teacher(self, teacher, X, y, X_priv, seed):
         if isinstance(teacher, FrozenEstimator):
@@ -1068,9 +993,9 @@ class PKDOTStudent(_PrivilegedEstimator):
             X_priv; the student's does not need it).
         """
         _check_no_priv(X_priv, "predict")
-        return self._decode_outputs(self._outputs(X))
+        return self._task.decode(self, self._outputs(X))
 
-    @available_if(lambda self: self.task in ("classification", "ordinal"))
+    @available_if(lambda self: self._has_labels)
     def predict_proba(self, X, X_priv=None):
         """Class (or level) probabilities from X alone, columns ordered as ``classes_``.
 
@@ -1082,7 +1007,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             Not used, as in :meth:`predict`.
         """
         _check_no_priv(X_priv, "predict_proba")
-        return self._proba(self._outputs(X))
+        return self._task.proba(self._outputs(X))
 
     @available_if(lambda self: self.hallucinate)
     def hallucinated_embeddings(self, X):

@@ -304,7 +304,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 PrivilegedDataWarning,
                 stacklevel=3,
             )
-        y_net = self._encode_targets(y)
+        y_net = self._task.encode_targets(self, y)
         self.fitted_with_privileged_ = X_priv is not None
         self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[-1]
         self.n_priv_steps_in_ = (X_priv.shape[1] if X_priv is not None and X_priv.ndim == 3
@@ -365,7 +365,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                                              embedding_dim=self.embedding_dim)
         self.embedding_dim_ = fused_width
         return TeacherNetwork(encoder, priv_encoders, fusion, fused_width, self.n_outputs_,
-                              head=self._make_head(fused_width), priv_columns=priv_columns)
+                              head=self._task.make_head(fused_width, self.n_outputs_), priv_columns=priv_columns)
 
     def _priv_module_name(self, modality):
         """How errors name the privileged encoder of ``modality``."""
@@ -463,12 +463,12 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression)."""
-        return self._decode_outputs(self._forward(self._predict_inputs(X, X_priv))[0])
+        return self._task.decode(self, self._forward(self._predict_inputs(X, X_priv))[0])
 
-    @available_if(lambda self: self.task in ("classification", "ordinal"))
+    @available_if(lambda self: self._has_labels)
     def predict_proba(self, X, X_priv=None):
         """Class (or level) probabilities, columns ordered as ``classes_``."""
-        return self._proba(self._forward(self._predict_inputs(X, X_priv))[0])
+        return self._task.proba(self._forward(self._predict_inputs(X, X_priv))[0])
 
     def score(self, X, y, X_priv=None, sample_weight=None):
         """Accuracy (classification) or R^2 (regression)."""

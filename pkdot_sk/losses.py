@@ -583,17 +583,6 @@ def best_teacher_loss(student, teachers, teacher_losses, *, loss, widths, split_
 
 
 # ------------------------------------------------------------------ regression
-class CCCLoss(torch.nn.Module):
-    """:func:`ccc_loss` as a skorch criterion (``regression_loss="ccc"``).
-
-    Unchecked: a non-finite loss in training is reported by the divergence
-    check, with the estimator, the epoch and the likely causes.
-    """
-
-    def forward(self, y_pred, y_true):
-        return _ccc_loss(y_pred, y_true, 1e-8)
-
-
 def ccc_loss(y_pred, y_true, *, eps=1e-8):
     """One minus the concordance correlation coefficient, for training.
 

@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 
 from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
-from pkdot_sk._ordinal import coral_loss
+from pkdot_sk._tasks import coral_loss
 from pkdot_sk.datasets import make_privileged_ordinal
 from pkdot_sk.losses import (best_teacher_index, best_teacher_loss, multi_teacher_loss,
                              pkdot_loss, rkd_loss)

@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_sc
 
 from helpers import DISTIL, FAST
 from pkdot_sk import PKDOTStudent, PrivilegedTeacher
-from pkdot_sk._ordinal import CoralHead, coral_loss, ordinal_levels, ordinal_proba
+from pkdot_sk._tasks import CoralHead, coral_loss, ordinal_levels, ordinal_proba
 from pkdot_sk.datasets import make_privileged_ordinal
 
 
