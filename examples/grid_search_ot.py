@@ -22,7 +22,7 @@ held-out rows that distillation helps.
 
 The data are the built-in regression subjects, where the privileged view
 matters (4 subjects, so 4 folds, the default 100 epochs). Runs in
-about 100 s on 2 CPU cores and prints (mean R^2 over the held-out
+about 125 s on 2 CPU cores and prints (mean R^2 over the held-out
 subjects)::
 
     distillation  ot_weight  anchors  mean R^2

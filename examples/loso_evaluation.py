@@ -25,7 +25,7 @@ Finally, the teacher itself (which needs X_priv at test time too) is scored
 with metadata routing switched on inside a ``config_context``: that gives
 the "privileged upper bound" the students try to approach.
 
-Run with ``python examples/loso_evaluation.py`` (about 17 s on 2 CPU
+Run with ``python examples/loso_evaluation.py`` (about 26 s on 2 CPU
 cores). It prints, with the defaults (6 subjects, 30 epochs)::
 
     student, no distillation (X)       0.751 +- 0.044

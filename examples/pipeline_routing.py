@@ -19,7 +19,7 @@ X_priv for ``score``, so each held-out subject is scored with its own
 privileged data.
 
 Routing is switched on only inside ``sklearn.config_context``, so the global
-configuration is left as it was. Runs in about 35 s on 2 CPU cores and
+configuration is left as it was. Runs in about 46 s on 2 CPU cores and
 prints (leave-one-subject-out over 6 subjects, 30 epochs)::
 
     classification: PKDOT pipeline 0.751 +- 0.044, without distillation

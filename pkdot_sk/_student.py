@@ -504,10 +504,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         Warns
         -----
         ConvergenceWarning
-            When the trained model gives every training row the same output
-            although the targets vary (it learnt nothing: e.g. every unit of
-            a one-unit embedding inactive); the message names the likely
-            causes.
+            When more than 10 % of the fit's Sinkhorn solves stop
+            unconverged, and, as in :meth:`PrivilegedTeacher.fit`, when the
+            trained student gives every training row the same output.
 
         A fit that raises leaves the estimator as it was before the call.
         """
