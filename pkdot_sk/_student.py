@@ -40,6 +40,13 @@ _SAFEGUARD_MIN_DISTINCT = 30
 _SAFEGUARD_CONFIDENCE = 0.8
 
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
+# The student's parameters that the default teacher (teacher=None) takes as
+# they are. Not `module` (the student's encoder reads X only, the teacher's
+# is its own), nor `validation_fraction` and `callbacks` (the student's
+# training control), nor `random_state` (the teacher gets the fit's seed).
+_DEFAULT_TEACHER_SETTINGS = ("task", "hidden_units", "embedding_dim", "dropout", "max_epochs",
+                             "batch_size", "lr", "weight_decay", "standardize",
+                             "regression_loss", "device", "verbose")
 
 
 def _distillation_validates(win_rate, n_rows):
@@ -945,20 +952,8 @@ class PKDOTStudent(_PrivilegedEstimator):
             return teacher
         if teacher is None:
             teacher = PrivilegedTeacher(
-                task=self.task,
-                hidden_units=self.hidden_units,
-                embedding_dim=self.embedding_dim,
-                dropout=self.dropout,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                weight_decay=self.weight_decay,
-                standardize=self.standardize,
-                regression_loss=self.regression_loss,
-                device=self.device,
-                random_state=seed,
-                verbose=self.verbose,
-            )
+                **{name: getattr(self, name) for name in _DEFAULT_TEACHER_SETTINGS},
+                random_state=seed)
         else:
             teacher_task = getattr(teacher, "task", self.task)
             if teacher_task != self.task:

@@ -230,3 +230,14 @@ def test_fit_warns_when_its_sinkhorn_solves_do_not_converge(clf_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         PKDOTStudent(**DISTIL).fit(X, y, X_priv=X_priv)
+
+
+def test_the_default_teacher_takes_the_students_shared_settings(clf_data):
+    X, X_priv, y, _ = clf_data
+    settings = dict(hidden_units=(16,), embedding_dim=8, dropout=0.2, max_epochs=2,
+                    batch_size=16, lr=2e-3, weight_decay=1e-4, standardize=False)
+    student = PKDOTStudent(random_state=0, safeguard=None, **settings)
+    student.fit(X, y, X_priv=X_priv)
+    params = student.teacher_.get_params()
+    assert {name: params[name] for name in settings} == settings
+    assert params["task"] == "classification" and params["validation_fraction"] is None
