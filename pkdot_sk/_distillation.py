@@ -39,6 +39,10 @@ class Method:
     max_weight : float or None
         The largest ``distillation_weight`` (gd's imitation parameter is a
         share of the loss: at most 1).
+    weight_parameter, warmup_parameter : str or None
+        The student's parameters that hold this method's own weight and
+        warm-up epochs (PKDOT: ``ot_weight``, ``ot_warmup``); None: the
+        weight is ``distillation_weight`` and there is no warm-up.
     """
 
     name: str
@@ -48,11 +52,13 @@ class Method:
     default_weight: float = None
     within_batch: bool = False
     max_weight: float = None
+    weight_parameter: str = None
+    warmup_parameter: str = None
 
     def term_weight(self, student):
         """The weight of this method's term in the student's loss."""
-        if self.name == "pkdot":
-            return student.ot_weight
+        if self.weight_parameter is not None:
+            return getattr(student, self.weight_parameter)
         if student.distillation_weight is None:
             return self.default_weight
         return student.distillation_weight
@@ -78,7 +84,8 @@ class Method:
         weight = self.term_weight(student)
         return dict(distillation_loss=loss, distillation_weight=weight,
                     distillation_input=self.student, task_weight=self.task_weight(weight),
-                    distillation_warmup=student.ot_warmup if self.name == "pkdot" else 0)
+                    distillation_warmup=(getattr(student, self.warmup_parameter)
+                                         if self.warmup_parameter is not None else 0))
 
 
 def _pkdot(student):
@@ -94,7 +101,8 @@ def _fixed(loss):
 
 
 METHODS = {method.name: method for method in (
-    Method("pkdot", "embedding", "embedding", _pkdot, within_batch=True),
+    Method("pkdot", "embedding", "embedding", _pkdot, within_batch=True,
+           weight_parameter="ot_weight", warmup_parameter="ot_warmup"),
     # The SP paper weights its loss by 3000; rkd's distance/angle weights
     # are inside rkd_loss; gd's weight is its imitation parameter.
     Method("logit", "output", "output",

@@ -691,12 +691,12 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "win_rate": None}
         held_out = {True: [], False: []}
         for split, (train, valid) in enumerate(splits, start=1):
-            teachers = [self._fit_teacher(teacher, _safe_indexing(X, train),
-                                          _safe_indexing(y, train),
-                                          _safe_indexing(X_priv, train), seed)
+            X_train, X_priv_train = _safe_indexing(X, train), _safe_indexing(X_priv, train)
+            teachers = [self._fit_teacher(teacher, X_train, _safe_indexing(y, train),
+                                          X_priv_train, seed)
                         for teacher in self._teacher_list()]
-            targets, _ = self._distillation_targets(teachers, _safe_indexing(X, train),
-                                                    _safe_indexing(X_priv, train), y_net[train])
+            targets, _ = self._distillation_targets(teachers, X_train, X_priv_train,
+                                                    y_net[train])
             for distil in (True, False):
                 rows = (SliceDict(x=inputs["x"][train], **targets) if distil
                         else SliceDict(x=inputs["x"][train]))

@@ -150,9 +150,6 @@ class Classification(_Labels):
     # logit: KL between class probabilities; gd: soft labels.
     output_methods = ("logit", "gd")
 
-    def refusal(self, method):
-        return f"distillation={method!r} is not available for task='classification'."
-
     def _n_outputs(self, classes):
         return len(classes)
 
