@@ -224,15 +224,16 @@ _EMBEDDINGS = ("student_emb", "teacher_emb")
 # loss of precision. The scale-free losses rescale inputs beyond them by a
 # power of two (exact in floating point), and leave all others untouched.
 _SAFE_MAGNITUDES = (2.0 ** -20, 2.0 ** 20)
+_GRAM_SAFE_MAGNITUDES = (2.0 ** -10, 2.0 ** 10)
 
 
-def _unit_scale(*tensors):
+def _unit_scale(*tensors, safe=_SAFE_MAGNITUDES):
     """The tensors divided by one common power of two that brings their
-    largest magnitude to [0.5, 1) when it lies outside ``_SAFE_MAGNITUDES``;
-    unchanged otherwise. The factor is a constant (no gradient flows through
+    largest magnitude to [0.5, 1) when it lies outside ``safe``; unchanged
+    otherwise. The factor is a constant (no gradient flows through
     it): exact for a loss that ignores a common scale."""
     largest = max(float(t.detach().abs().max()) for t in tensors)
-    if largest == 0.0 or _SAFE_MAGNITUDES[0] <= largest <= _SAFE_MAGNITUDES[1]:
+    if largest == 0.0 or safe[0] <= largest <= safe[1]:
         return tensors
     factor = 2.0 ** math.frexp(largest)[1]
     return tuple(t / factor for t in tensors)
@@ -406,8 +407,10 @@ def similarity_preserving_loss(student_emb, teacher_emb):
     """
     teacher_emb = _check_pair(student_emb, teacher_emb, _EMBEDDINGS)
     # Rows of the Gram matrices are normalised: each embedding's scale is
-    # irrelevant, so each is brought to unit scale on its own.
-    (student,), (teacher,) = _unit_scale(student_emb), _unit_scale(teacher_emb)
+    # irrelevant, so each is brought to unit scale on its own. The Gram is
+    # quadratic: beyond 2^±10 its rows near F.normalize's floor (1e-12).
+    (student,), (teacher,) = (_unit_scale(emb, safe=_GRAM_SAFE_MAGNITUDES)
+                              for emb in (student_emb, teacher_emb))
     gram_student = F.normalize(student @ student.T, dim=1)
     gram_teacher = F.normalize(teacher @ teacher.T, dim=1)
     return ((gram_student - gram_teacher) ** 2).sum() / len(student_emb) ** 2

@@ -167,6 +167,9 @@ def _small_embeddings(draw):
 
 @settings(max_examples=150, **SETTINGS)
 @given(sample=_small_embeddings(), loss=st.sampled_from(SCALE_FREE_BASELINES))
+# Gram rows near F.normalize's floor: 13 % off at scale 3e-6 in float32.
+@example(sample=([torch.tensor([[0.6614], [0.2669]]), torch.tensor([[0.0617], [0.6213]])],
+                 3.162277660168379e-06), loss=similarity_preserving_loss)
 def test_scale_free_baselines_are_finite_and_ignore_scale(sample, loss):
     # rkd and sp gave NaN at 1e20 and 0 at 1e-20 in float32.
     (student, teacher), scale = sample
