@@ -21,7 +21,9 @@ from torch import nn
 from ._constant_model import warn_if_constant
 from ._divergence import DivergenceCheck
 from ._inputs import read_array, read_sample_weight, read_targets
-from ._net import BATCH_LOADING, MergeSingletonLoader, PrivilegedNet, has_batch_norm
+from ._net import (BATCH_LOADING, REGULAR_INPUT, MergeSingletonLoader, PrivilegedNet,
+                   forward_numpy, has_batch_norm)
+from ._parameters import SHARED_CONSTRAINTS
 from ._tasks import TASKS
 
 
@@ -123,24 +125,7 @@ class _PrivilegedEstimator(BaseEstimator):
     # routing is enabled.
     __metadata_request__fit = {"X_priv": True}
 
-    _parameter_constraints = {
-        "task": [StrOptions(set(TASKS))],
-        "module": [None, nn.Module],
-        "hidden_units": [tuple, list],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
-        "callbacks": [None, list],
-        "standardize": ["boolean"],
-        "regression_loss": [StrOptions({"mse", "ccc"})],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = dict(SHARED_CONSTRAINTS)
 
     @property
     def _task(self):
@@ -488,23 +473,13 @@ class _PrivilegedEstimator(BaseEstimator):
     def _check_learnt(self, X_net, y_net):
         """Warn when the fitted net gives every training row the same output
         (see :mod:`._constant_model`); one forward pass over the rows."""
-        outputs, embeddings = self._forward(X_net)[:2]
-        warn_if_constant(self, outputs, embeddings, y_net, X_net["x"])
+        outputs = self._forward(X_net)
+        warn_if_constant(self, outputs.output, outputs.embedding, y_net, X_net[REGULAR_INPUT])
 
     def _forward(self, X_net):
-        """(outputs, embeddings[, hallucinated]) of the fitted net as float32
-        numpy arrays."""
+        """The fitted net's named outputs as float32 numpy arrays."""
         check_is_fitted(self, "net_")
-        return self._forward_net(self.net_, X_net)
-
-    @staticmethod
-    def _forward_net(net, X_net):
-        # DataLoader iterators draw a seed from torch's global RNG: keep the
-        # caller's stream untouched by predictions.
-        with torch.random.fork_rng(devices=[]):
-            results = net.forward(X_net, training=False, device="cpu")
-        # A hallucinating student's module adds a third tensor.
-        return tuple(result.numpy() for result in results)
+        return forward_numpy(self.net_, X_net)
 
     def _validation_score(self, y, y_pred, sample_weight=None):
         """The task's score of predictions: accuracy for labels, R^2 for

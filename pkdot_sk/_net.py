@@ -4,7 +4,8 @@ Per-sample extras travel *inside* X as a :class:`skorch.helper.SliceDict` so
 that skorch batches and shuffles them with the rows (extra ``fit`` params
 would be passed whole to every batch):
 
-* ``"x"`` and ``"x_priv"`` are module inputs;
+* ``REGULAR_INPUT`` (``"x"``) and ``PRIVILEGED_INPUT`` (``"x_priv"``) are
+  module inputs: skorch passes them to ``forward`` by name;
 * ``"z_teacher"`` (the frozen teacher's embeddings, or its outputs for
   output-matching methods, computed once per fit) is a loss target: it is
   kept away from the module and read in ``get_loss``;
@@ -20,12 +21,14 @@ would be passed whole to every batch):
   used each teacher).
 
 The module returns ``(output, embedding)``, or ``(output, embedding,
-hallucinated)`` for a hallucinating student; the task criterion sees the
-output, the distillation loss the embedding, the hallucination loss the
-hallucinated embeddings.
+hallucinated)`` for a hallucinating student (plain tuples: skorch rebuilds
+them by type when it moves them between devices); the net reads them as a
+:class:`NetworkOutput`. The task criterion sees the output, the distillation
+loss the embedding, the hallucination loss the hallucinated embeddings.
 """
 
 from collections.abc import Mapping
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -38,6 +41,9 @@ from torch.utils.data import (BatchSampler, DataLoader, RandomSampler, Sequentia
 
 from .losses import best_teacher_index
 
+# The networks' forward parameter names (tests/test_net.py checks them).
+REGULAR_INPUT = "x"
+PRIVILEGED_INPUT = "x_priv"
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
 HALLUCINATION_TARGET_KEY = "z_priv_teacher"
@@ -46,6 +52,18 @@ TEACHER_TASK_LOSS_KEY = "teacher_task_loss"
 TEACHER_INDEX_KEY = "teacher_index"
 TEACHER_SHARE_KEY = "teacher_share"
 _TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY)
+
+
+class NetworkOutput(NamedTuple):
+    """A network's outputs, by name (tensors in training, arrays after
+    :func:`forward_numpy`)."""
+
+    output: object
+    """Task output: logits, or standardised regression values."""
+    embedding: object
+    """The (fused) embedding that distillation compares."""
+    hallucinated: Optional[object] = None
+    """A hallucinating student's privileged embeddings, side by side; else None."""
 
 
 class BatchSlicingDataset(Dataset):
@@ -186,7 +204,8 @@ class PrivilegedNet(NeuralNet):
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        output, embedding = y_pred[:2]
+        y_pred = NetworkOutput(*y_pred)
+        output, embedding = y_pred.output, y_pred.embedding
         loss = super().get_loss(output, y_true, X=X, training=training)
         if (
             training
@@ -218,7 +237,7 @@ class PrivilegedNet(NeuralNet):
                 self.distillation_weight * distillation)
         if (
             training
-            and len(y_pred) > 2
+            and y_pred.hallucinated is not None
             and isinstance(X, Mapping)
             and HALLUCINATION_TARGET_KEY in X
         ):
@@ -226,7 +245,7 @@ class PrivilegedNet(NeuralNet):
             dims = self.module_.hallucination_dims
             hallucination = sum(
                 torch.nn.functional.mse_loss(h, t)
-                for h, t in zip(y_pred[2].split(dims, dim=1), target.split(dims, dim=1))
+                for h, t in zip(y_pred.hallucinated.split(dims, dim=1), target.split(dims, dim=1))
             )
             self.history.record_batch(HALLUCINATION_LOSS_KEY, hallucination.item())
             # Outside generalized distillation's task/imitation mix.
@@ -255,3 +274,19 @@ class PrivilegedNet(NeuralNet):
             return 1.0
         # The net opens the epoch's history row before its first batch.
         return min(1.0, len(self.history) / self.distillation_warmup)
+
+
+def regular_inputs(x, **targets):
+    """The SliceDict a student's net batches: regular input ``x`` and the
+    loss ``targets`` (keys above)."""
+    return SliceDict(**{REGULAR_INPUT: x}, **targets)
+
+
+def forward_numpy(net, X_net):
+    """The fitted ``net``'s outputs on every row of ``X_net``: a
+    :class:`NetworkOutput` of float32 numpy arrays."""
+    # DataLoader iterators draw a seed from torch's global RNG: keep the
+    # caller's stream untouched by predictions.
+    with torch.random.fork_rng(devices=[]):
+        results = net.forward(X_net, training=False, device="cpu")
+    return NetworkOutput(*(result.numpy() for result in results))

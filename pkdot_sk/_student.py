@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch.callbacks import PassthroughScoring
-from skorch.helper import SliceDict
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
@@ -22,9 +21,11 @@ from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_
 from ._distillation import DISTILLATION_METHODS, METHODS
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
-                   TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY)
+                   REGULAR_INPUT, TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY,
+                   forward_numpy, regular_inputs)
 from ._teacher import PrivilegedTeacher
 from ._ot import MAX_ITER, TOL, solver_report
+from ._parameters import DEFAULT_TEACHER_SETTINGS, document_shared_parameters
 from .losses import ANCHOR_STRATEGIES
 from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, prepare_encoder,
                       prepare_fusion, transformation_net)
@@ -40,13 +41,6 @@ _SAFEGUARD_MIN_DISTINCT = 30
 _SAFEGUARD_CONFIDENCE = 0.8
 
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
-# The student's parameters that the default teacher (teacher=None) takes as
-# they are. Not `module` (the student's encoder reads X only, the teacher's
-# is its own), nor `validation_fraction` and `callbacks` (the student's
-# training control), nor `random_state` (the teacher gets the fit's seed).
-_DEFAULT_TEACHER_SETTINGS = ("task", "hidden_units", "embedding_dim", "dropout", "max_epochs",
-                             "batch_size", "lr", "weight_decay", "standardize",
-                             "regression_loss", "device", "verbose")
 
 
 def _distillation_validates(win_rate, n_rows):
@@ -76,6 +70,7 @@ def _bootstrap_win_rate(score, y_pred, y_pred_none, rows, seed, n_resamples=200)
                           for weights in counts]))
 
 
+@document_shared_parameters
 class PKDOTStudent(_PrivilegedEstimator):
     """Regular-modality model trained with PKDOT distillation from a teacher.
 
@@ -141,11 +136,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         ``net_.history``: ``teacher_index`` per batch and ``teacher_share``
         per epoch (the fraction of the epoch's training batches that used
         each teacher).
-    task : {"classification", "regression", "ordinal"}, default="classification"
-        Classification (binary or multiclass, any label type), regression
-        (single or multi-output) or ordinal classification (numeric labels
-        whose order matters, e.g. pain 0..4; a cumulative-link head, see
-        :class:`PrivilegedTeacher`).
+    <shared parameters: task>
     distillation : {"pkdot", "none", "logit", "gd", "feature", "rkd", "sp", \
 "pkt"}, default="pkdot"
         "pkdot" adds the PKDOT loss; "none" trains a regular-only student
@@ -255,40 +246,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         Epochs over which the PKDOT weight grows linearly from
         ``ot_weight / ot_warmup`` to ``ot_weight``; 0 applies it in full from
         the start.
-    module : torch.nn.Module or None, default=None
-        Student encoder (protocol in :mod:`pkdot_sk.modules`); None builds
-        an :class:`~pkdot_sk.modules.MLPEncoder` for 2-D X and a
-        :class:`~pkdot_sk.modules.TemporalConvEncoder` for 3-D X (sequences).
-        Copied and re-initialised at every fit. With BatchNorm layers, a
-        last training batch of one row is merged into the batch before it.
-    hidden_units, embedding_dim, dropout
-        Default encoder's layers (also given to the default teacher).
-    max_epochs : int, default=100
-    batch_size : int, default=128
-        Mini-batch size; PKDOT compares the samples of each mini-batch
-        (as do "rkd", "sp" and "pkt"), so these need at least 2, as does
-        ``regression_loss="ccc"`` (a ``ValueError`` otherwise).
-    lr : float, default=1e-3
-        Adam learning rate. (The released PKDOT code used 1e-4 with
-        pretrained backbones; 1e-3 suits networks trained from scratch.)
-    weight_decay : float, default=0.0
-    validation_fraction : float or None, default=None
-        As in :class:`PrivilegedTeacher`.
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks; each fit uses fresh copies.
-    standardize : bool, default=True
-        Standardise X (and regression targets) with training-row statistics.
-    regression_loss : {"mse", "ccc"}, default="mse"
-        Task loss of ``task="regression"``, as in :class:`PrivilegedTeacher`
-        (a default teacher uses the same).
-    device : str or torch.device, default="cpu"
-        As in :class:`PrivilegedTeacher` (checked before any training).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the student and a default teacher. An int gives identical
-        predictions on CPU.
-    verbose : int, default=0
-        skorch's per-epoch table (with the epoch's mean ``distillation_loss``)
-        when > 0.
+    <shared parameters: module, hidden_units, embedding_dim, dropout, max_epochs,
+        batch_size, lr, weight_decay, validation_fraction, callbacks, standardize,
+        regression_loss, device, random_state, verbose>
 
     Attributes
     ----------
@@ -539,8 +499,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         seed = self._seed()
         inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
                                                           seed)
-        inputs["x"] = x_net
-        inputs = SliceDict(**inputs)
+        inputs = regular_inputs(x_net, **inputs)
         distil = self.teacher_ is not None
         self.safeguard_ = None
         with solver_report() as report:
@@ -549,14 +508,14 @@ class PKDOTStudent(_PrivilegedEstimator):
                     inputs, X, y, X_priv, y_net, groups, seed, hallucination_dims)
                 distil = self.safeguard_["distilled"]
             if not distil:
-                inputs = SliceDict(x=inputs["x"])
+                inputs = regular_inputs(inputs[REGULAR_INPUT])
                 hallucination_dims = None
                 if hasattr(self, "hallucinated_modalities_"):
                     del self.hallucinated_modalities_
             self.net_ = self._train(inputs, y_net, seed, distil=distil,
                                     hallucination_dims=hallucination_dims)
         self.distilled_ = distil
-        self._check_learnt(SliceDict(x=inputs["x"]), y_net)
+        self._check_learnt(regular_inputs(inputs[REGULAR_INPUT]), y_net)
         # An occasional unconverged solve only blurs one batch's gradient.
         if report.n_unconverged > _UNCONVERGED_SHARE * report.n_solves:
             warnings.warn(
@@ -635,7 +594,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         names this training in the error of a diverging one.
         """
         with self._seeded_torch(seed):
-            sample = torch.from_numpy(inputs["x"][:2])
+            sample = torch.from_numpy(inputs[REGULAR_INPUT][:2])
             encoder, width = prepare_encoder(
                 self.module, self.n_features_in_, sample,
                 hidden_units=self.hidden_units, embedding_dim=self.embedding_dim,
@@ -698,15 +657,14 @@ class PKDOTStudent(_PrivilegedEstimator):
             targets, _ = self._distillation_targets(teachers, X_train, X_priv_train,
                                                     y_net[train])
             for distil in (True, False):
-                rows = (SliceDict(x=inputs["x"][train], **targets) if distil
-                        else SliceDict(x=inputs["x"][train]))
+                rows = regular_inputs(inputs[REGULAR_INPUT][train], **(targets if distil else {}))
                 kind = "distilled" if distil else "undistilled"
                 owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
                          f"split {split} of {len(splits)})")
                 net = self._train(rows, y_net[train], seed, distil=distil,
                                   hallucination_dims=hallucination_dims if distil else None,
                                   verbose=0, owner=owner)
-                outputs = self._forward_net(net, SliceDict(x=inputs["x"][valid]))[0]
+                outputs = forward_numpy(net, regular_inputs(inputs[REGULAR_INPUT][valid])).output
                 held_out[distil].append((valid, self._task.decode(self, outputs)))
         valid = np.concatenate([rows for rows, _ in held_out[True]])
         y_pred, y_pred_none = (np.concatenate([pred for _, pred in held_out[distil]])
@@ -952,7 +910,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             return teacher
         if teacher is None:
             teacher = PrivilegedTeacher(
-                **{name: getattr(self, name) for name in _DEFAULT_TEACHER_SETTINGS},
+                **{name: getattr(self, name) for name in DEFAULT_TEACHER_SETTINGS},
                 random_state=seed)
         else:
             teacher_task = getattr(teacher, "task", self.task)
@@ -972,7 +930,7 @@ class PKDOTStudent(_PrivilegedEstimator):
     def _outputs(self, X):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        return self._forward(self._as_float32(self.x_scaler_, X, "X"))[0]
+        return self._forward(self._as_float32(self.x_scaler_, X, "X")).output
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression) from X alone.
@@ -985,6 +943,10 @@ class PKDOTStudent(_PrivilegedEstimator):
             Not used: the student predicts from X alone. Anything but None
             raises a TypeError saying so (the teacher's ``predict`` takes
             X_priv; the student's does not need it).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         _check_no_priv(X_priv, "predict")
         return self._task.decode(self, self._outputs(X))
@@ -995,10 +957,12 @@ class PKDOTStudent(_PrivilegedEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
-(n_samples, n_steps, n_features)
-        X_priv : None
-            Not used, as in :meth:`predict`.
+        X, X_priv
+            As in :meth:`predict` (X_priv is not used).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
         """
         _check_no_priv(X_priv, "predict_proba")
         return self._task.proba(self._outputs(X))
@@ -1028,7 +992,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "safeguard=None to always distil."
             )
         X = self._validate_X(X, reset=False)
-        hallucinated = self._forward(self._as_float32(self.x_scaler_, X, "X"))[2]
+        hallucinated = self._forward(self._as_float32(self.x_scaler_, X, "X")).hallucinated
         dims = self.net_.module_.hallucination_dims
         return np.split(hallucinated, np.cumsum(dims)[:-1], axis=1)
 

@@ -14,9 +14,12 @@ from torch import nn
 from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
 from ._modalities import (is_drop, normalise_priv_groups, priv_module_entries,
                           select_priv_columns, string_columns)
+from ._net import PRIVILEGED_INPUT, REGULAR_INPUT
+from ._parameters import document_shared_parameters
 from .modules import FUSIONS, TeacherNetwork, _measure, prepare_encoder, prepare_fusion
 
 
+@document_shared_parameters
 class PrivilegedTeacher(_PrivilegedEstimator):
     """Multimodal teacher: regular and privileged encoders, fusion, task head.
 
@@ -26,25 +29,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     Parameters
     ----------
-    task : {"classification", "regression", "ordinal"}, default="classification"
-        Classification (binary or multiclass, any label type, cross-entropy),
-        regression (single or multi-output, mean squared error on
-        standardised targets) or ordinal classification: numeric labels
-        whose sorted order is the order of the levels (pain 0..4). Ordinal
-        models use a rank-consistent cumulative-link head (CORAL, Cao et al.
-        2020): K - 1 binary "above level j?" logits sharing one weight
-        vector, trained by binary cross-entropy. ``predict`` returns the
-        level all thresholds below it vote for (the median of the predicted
-        distribution), ``predict_proba`` the level probabilities, ``score``
-        accuracy; use ``scoring="neg_mean_absolute_error"`` for MAE.
-    module : torch.nn.Module or None, default=None
-        Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
-        the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`
-        for 2-D X and a :class:`~pkdot_sk.modules.TemporalConvEncoder` for
-        3-D X (sequences). The instance is copied and re-initialised at
-        every fit. With BatchNorm layers in the network, a last training
-        batch of one row (which BatchNorm cannot normalise) is merged into
-        the batch before it.
+    <shared parameters: task, module>
     priv_module : None, torch.nn.Module, dict or list, default=None
         Encoders of the privileged modalities, same protocol as ``module``
         (each receives the columns of its modality). None builds the default
@@ -79,51 +64,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         fusion protocol of :mod:`pkdot_sk.modules` (it receives the list of
         modality embeddings, regular modality first, and returns a 2-D
         fused embedding); it is copied and re-initialised at every fit.
-    hidden_units : tuple of int, default=(128,)
-        Hidden layers of the default encoders (the convolution channels of
-        the temporal one): positive ints, ``()`` for none.
-    embedding_dim : int, default=64
-        Width of the default encoders' embeddings and of the fused embedding.
-    dropout : float, default=0.1
-        Dropout of the default encoders.
-    max_epochs : int, default=100
-        Training epochs.
-    batch_size : int, default=128
-        Mini-batch size (training and inference).
-    lr : float, default=1e-3
-        Adam learning rate.
-    weight_decay : float, default=0.0
-        Adam weight decay.
-    validation_fraction : float or None, default=None
-        None trains on every row. A fraction holds out that share of the rows
-        (stratified for classification) and records ``valid_loss`` in
-        ``net_.history``, e.g. for a skorch ``EarlyStopping`` callback. Both
-        sides must keep a row of each class (a ``ValueError`` otherwise).
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (progress, early stopping, checkpoints); each
-        fit uses fresh copies.
-    standardize : bool, default=True
-        Standardise X, X_priv (and regression targets) with training-row
-        statistics inside the estimator; for sequences, per feature over
-        the samples and steps.
-    regression_loss : {"mse", "ccc"}, default="mse"
-        Task loss of ``task="regression"``: mean squared error, or
-        ``1 - CCC`` per mini-batch averaged over the outputs
-        (:func:`pkdot_sk.losses.ccc_loss`), for valence/arousal scored by
-        the concordance correlation coefficient. CCC ignores an affine
-        change applied to both predictions and targets, so the target
-        standardisation does not change it. Other tasks need "mse" (the
-        default, unused by them). "ccc" needs ``batch_size >= 2`` (the CCC
-        of one row is undefined: a ``ValueError``).
-    device : str or torch.device, default="cpu"
-        Torch device for training and inference. ``fit`` checks first that
-        torch can allocate on it (a ``ValueError`` naming ``device`` for an
-        invalid name, ``"meta"``, or ``"cuda"`` without CUDA).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and dropout. An int gives
-        identical results on CPU.
-    verbose : int, default=0
-        skorch's per-epoch progress table when > 0.
+    <shared parameters: hidden_units, embedding_dim, dropout, max_epochs, batch_size, lr,
+        weight_decay, validation_fraction, callbacks, standardize, regression_loss, device,
+        random_state, verbose>
 
     Attributes
     ----------
@@ -342,7 +285,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         common = dict(
             hidden_units=self.hidden_units, embedding_dim=self.embedding_dim, dropout=self.dropout
         )
-        sample = torch.from_numpy(inputs["x"][:2])
+        sample = torch.from_numpy(inputs[REGULAR_INPUT][:2])
         encoder, width = prepare_encoder(
             self.module, self.n_features_in_, sample, name="module", **common
         )
@@ -350,7 +293,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         priv_encoders, priv_columns = [], []
         for (name, columns), priv_module in zip(self.priv_groups_.items(), priv_modules):
             # Modalities split the feature axis (the last one for sequences).
-            sample_priv = torch.from_numpy(inputs["x_priv"][:2][..., columns])
+            sample_priv = torch.from_numpy(inputs[PRIVILEGED_INPUT][:2][..., columns])
             priv_encoder, priv_width = prepare_encoder(
                 priv_module, len(columns), sample_priv, name=self._priv_module_name(name),
                 **common,
@@ -378,9 +321,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def _inputs(self, X, X_priv):
         """Scaled float32 inputs in the SliceDict the net batches."""
-        inputs = {"x": self._as_float32(self.x_scaler_, X, "X")}
+        inputs = {REGULAR_INPUT: self._as_float32(self.x_scaler_, X, "X")}
         if X_priv is not None:
-            inputs["x_priv"] = self._as_float32(self.priv_scaler_, X_priv, "X_priv")
+            inputs[PRIVILEGED_INPUT] = self._as_float32(self.priv_scaler_, X_priv, "X_priv")
         return SliceDict(**inputs)
 
     def _predict_inputs(self, X, X_priv):
@@ -415,7 +358,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         -------
         Z : ndarray of shape (n_samples, embedding_dim_), float32
         """
-        return self._forward(self._predict_inputs(X, X_priv))[1]
+        return self._forward(self._predict_inputs(X, X_priv)).embedding
 
     def transform_modalities(self, X, X_priv=None):
         """Per-modality embeddings, as they reach the fusion block.
@@ -439,7 +382,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         """
         inputs = self._predict_inputs(X, X_priv)
         module, device = self.net_.module_, self.net_.device
-        n_samples = len(inputs["x"])
+        n_samples = len(inputs[REGULAR_INPUT])
         chunks = []
         was_training = module.training
         module.eval()
@@ -447,10 +390,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             with torch.no_grad():
                 for start in range(0, n_samples, self.batch_size):
                     rows = slice(start, start + self.batch_size)
-                    x = torch.as_tensor(inputs["x"][rows], device=device)
+                    x = torch.as_tensor(inputs[REGULAR_INPUT][rows], device=device)
                     x_priv = None
-                    if "x_priv" in inputs:
-                        x_priv = torch.as_tensor(inputs["x_priv"][rows], device=device)
+                    if PRIVILEGED_INPUT in inputs:
+                        x_priv = torch.as_tensor(inputs[PRIVILEGED_INPUT][rows], device=device)
                     chunks.append([e.cpu() for e in module.embeddings(x, x_priv)])
         finally:
             module.train(was_training)
@@ -463,12 +406,12 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression)."""
-        return self._task.decode(self, self._forward(self._predict_inputs(X, X_priv))[0])
+        return self._task.decode(self, self._forward(self._predict_inputs(X, X_priv)).output)
 
     @available_if(lambda self: self._has_labels)
     def predict_proba(self, X, X_priv=None):
         """Class (or level) probabilities, columns ordered as ``classes_``."""
-        return self._task.proba(self._forward(self._predict_inputs(X, X_priv))[0])
+        return self._task.proba(self._forward(self._predict_inputs(X, X_priv)).output)
 
     def score(self, X, y, X_priv=None, sample_weight=None):
         """Accuracy (classification) or R^2 (regression)."""

@@ -564,12 +564,11 @@ def best_teacher_loss(student, teachers, teacher_losses, *, loss, widths, split_
     -------
     loss : torch.Tensor, scalar
 
-    References
-    ----------
-    .. [1] Aslam, M. H., Pedersoli, M., Koerich, A. L., and Granger, E.
-       Multi-teacher privileged knowledge distillation (MT-PKDOT), 2024: the
-       multi-teacher extension of PKDOT by the same authors; their released
-       code distils, per mini-batch, the teacher with the lowest task loss.
+    See Also
+    --------
+    multi_teacher_loss : every teacher on every batch, and the reference of
+        MT-PKDOT, whose released code distils per mini-batch the teacher
+        with the lowest task loss.
     """
     n_teachers = teacher_losses.shape[-1] if teacher_losses.ndim else 0
     if teachers.shape[1] != sum(widths) or n_teachers != len(widths):

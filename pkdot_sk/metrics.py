@@ -185,15 +185,11 @@ def concordance_correlation_coefficient(
     true = _check_target(y_true, "y_true")
     pred = _check_target(y_pred, "y_pred")
     n_samples = true.shape[0]
-    if pred.shape[0] != n_samples:
+    if pred.shape != true.shape:
         raise ValueError(
-            f"y_true and y_pred must have the same number of samples; got {n_samples} "
-            f"and {pred.shape[0]}."
-        )
-    if pred.shape[1] != true.shape[1]:
-        raise ValueError(
-            f"y_pred has {pred.shape[1]} output(s) but y_true has {true.shape[1]}; "
-            "expected the same number of outputs."
+            f"y_pred has {pred.shape[0]} sample(s) of {pred.shape[1]} output(s) but y_true "
+            f"has {n_samples} of {true.shape[1]}; expected the same numbers of samples and "
+            "outputs."
         )
     if n_samples < 2:
         raise ValueError(

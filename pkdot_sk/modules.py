@@ -437,7 +437,10 @@ class TeacherNetwork(nn.Module):
         return self.head(fused), fused
 
 
-def _reset_parameters(module):
+def _reinitialised_copy(module):
+    """A deep copy of ``module`` (the user's instance is never trained) with
+    its parameters re-initialised."""
+    module = copy.deepcopy(module)
     submodules = [sub for sub in module.modules() if sub is not module]
     for submodule in submodules:
         if hasattr(submodule, "reset_parameters"):
@@ -447,6 +450,7 @@ def _reset_parameters(module):
     for submodule in submodules:
         if isinstance(submodule, nn.MultiheadAttention):
             submodule._reset_parameters()
+    return module
 
 
 def _measure(module, *inputs):
@@ -490,8 +494,7 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
         encoder = default_encoder(n_features, sample.ndim, hidden_units=hidden_units,
                                   embedding_dim=embedding_dim, dropout=dropout)
     elif isinstance(module, nn.Module):
-        encoder = copy.deepcopy(module)
-        _reset_parameters(encoder)
+        encoder = _reinitialised_copy(module)
     else:
         raise ValueError(
             f"{name} must be None or a torch.nn.Module instance; got {type(module).__name__}."
@@ -546,8 +549,7 @@ def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
     elif isinstance(fusion, str) and fusion == "attention":
         block = AttentionFusion(in_dims, embedding_dim, n_heads=math.gcd(4, embedding_dim))
     elif isinstance(fusion, nn.Module):
-        block = copy.deepcopy(fusion)
-        _reset_parameters(block)
+        block = _reinitialised_copy(fusion)
     else:
         raise ValueError(
             f"fusion must be one of {FUSIONS} or a torch.nn.Module instance; got {fusion!r}."

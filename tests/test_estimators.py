@@ -241,3 +241,22 @@ def test_the_default_teacher_takes_the_students_shared_settings(clf_data):
     params = student.teacher_.get_params()
     assert {name: params[name] for name in settings} == settings
     assert params["task"] == "classification" and params["validation_fraction"] is None
+
+
+@pytest.mark.parametrize("estimator", [PrivilegedTeacher, PKDOTStudent])
+def test_shared_parameters_have_one_default_and_one_entry_each(estimator):
+    # The signatures spell the shared parameters out (scikit-learn reads
+    # them there): their defaults must be the single declaration's, and the
+    # docstring must document each parameter of the signature once.
+    import inspect
+    import re
+
+    from pkdot_sk._parameters import SHARED_PARAMETERS
+
+    signature = inspect.signature(estimator.__init__).parameters
+    for name, parameter in SHARED_PARAMETERS.items():
+        assert signature[name].default == parameter.default, name
+    documented = re.findall(r"^    (\w+) : ", estimator.__doc__, flags=re.MULTILINE)
+    parameters_section = documented[:documented.index("net_")]  # Attributes start there
+    assert sorted(parameters_section) == sorted(set(signature) - {"self"})
+    assert "<shared parameters" not in estimator.__doc__

@@ -65,3 +65,38 @@ def test_distillation_warmup_ramps_the_weight_linearly():
     net.fit(X, y)
     np.testing.assert_allclose(net.history[:, "train_loss"],
                                [0.5, 1.0, 1.5, 2.0, 2.0, 2.0], rtol=1e-6)
+
+
+def test_input_keys_are_the_networks_forward_parameters():
+    # skorch passes the SliceDict's keys to forward by name: a renamed
+    # parameter would be a TypeError at the first batch.
+    import inspect
+
+    from pkdot_sk._net import PRIVILEGED_INPUT, REGULAR_INPUT
+    from pkdot_sk.modules import HallucinatingStudentNetwork, StudentNetwork, TeacherNetwork
+
+    assert list(inspect.signature(TeacherNetwork.forward).parameters)[1:] == [
+        REGULAR_INPUT, PRIVILEGED_INPUT]
+    for network in (StudentNetwork, HallucinatingStudentNetwork):
+        assert list(inspect.signature(network.forward).parameters)[1:] == [REGULAR_INPUT]
+
+
+def test_forward_numpy_names_the_outputs_of_both_network_kinds():
+    from pkdot_sk._net import PrivilegedNet, forward_numpy, regular_inputs
+    from pkdot_sk.modules import (ConcatFusion, HallucinatingStudentNetwork, MLPEncoder,
+                                  StudentNetwork)
+
+    torch.manual_seed(0)
+    x = np.random.RandomState(0).randn(7, 3).astype(np.float32)
+    plain = StudentNetwork(MLPEncoder(3, (), 4), 4, 2)
+    hallucinating = HallucinatingStudentNetwork(
+        MLPEncoder(3, (), 4), [torch.nn.Linear(4, 5)], [5], ConcatFusion([4, 5], 6), 6, 2)
+    for module, widths in ((plain, (2, 4)), (hallucinating, (2, 6, 5))):
+        net = PrivilegedNet(module=module, criterion=torch.nn.CrossEntropyLoss,
+                            batch_size=3).initialize()
+        outputs = forward_numpy(net, regular_inputs(x))
+        assert [array.shape for array in outputs if array is not None] == [
+            (7, width) for width in widths]
+        assert (outputs.hallucinated is None) == (module is plain)
+        expected = module.eval()(torch.from_numpy(x))
+        np.testing.assert_allclose(outputs.embedding, expected[1].detach().numpy(), rtol=1e-6)
