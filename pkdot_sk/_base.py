@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EpochScoring
 from skorch.dataset import ValidSplit
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
@@ -21,9 +21,9 @@ from torch import nn
 from ._constant_model import warn_if_constant
 from ._divergence import DivergenceCheck
 from ._inputs import read_array, read_sample_weight, read_targets
-from ._net import (BATCH_LOADING, REGULAR_INPUT, MergeSingletonLoader, PrivilegedNet,
-                   forward_numpy, has_batch_norm)
-from ._parameters import SHARED_CONSTRAINTS
+from ._net import (BATCH_LOADING, REGULAR_INPUT, VALID_SCORE_KEY, MergeSingletonLoader,
+                   PrivilegedNet, forward_numpy, has_batch_norm, valid_score)
+from ._parameters import OPTIMIZERS, SHARED_CONSTRAINTS
 from ._tasks import TASKS
 
 
@@ -58,6 +58,10 @@ def _n_rows(data):
     return len(data) if hasattr(data, "__len__") else None
 
 
+# The encoders' parameters in the networks of pkdot_sk.modules (fnmatch patterns).
+ENCODER_PARAMETERS = ("encoder.*", "priv_encoders.*")
+
+
 def _is_callback(value):
     """What skorch takes as a callback: an instance, a class (it instantiates
     it) or None (skipped; a pair's None turns a default callback off)."""
@@ -75,11 +79,26 @@ def _check_target_rows(y, n_samples):
         )
 
 
+@contextmanager
+def _torch_threads(n_threads):
+    """torch's intra-op thread count set to ``n_threads`` (None: unchanged)
+    for the block, restored after it."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _replaces_state_on_success(fit):
     """Decorator of ``fit``: fit a shallow copy of the estimator, and make its
     state the estimator's only once ``fit`` returns. A fit that raises (bad
     data found late, a diverging training) leaves the estimator as it was:
-    fitted as before, or unfitted.
+    fitted as before, or unfitted. The fit runs on ``n_threads`` torch threads.
 
     The copy starts from the whole current state, so a fit still sees (and
     may delete) what an earlier fit or a subclass's ``fit`` set. ``fit`` must
@@ -90,7 +109,8 @@ def _replaces_state_on_success(fit):
     def fit_aside(self, *args, **kwargs):
         work = object.__new__(type(self))
         vars(work).update(vars(self))
-        fit(work, *args, **kwargs)
+        with _torch_threads(getattr(self, "n_threads", None)):
+            fit(work, *args, **kwargs)
         vars(self).clear()
         vars(self).update(vars(work))
         return self
@@ -142,6 +162,7 @@ class _PrivilegedEstimator(BaseEstimator):
     def _validate_params(self):
         super()._validate_params()
         self._check_hidden_units()
+        self._check_optimizer()
         self._check_device()
         self._check_callbacks()
         if self.regression_loss == "ccc" and self._task.has_labels:
@@ -159,6 +180,22 @@ class _PrivilegedEstimator(BaseEstimator):
                 f"{self.batch_size}. Use a batch size of 32 or more (the CCC of small "
                 "batches is noisy), or regression_loss='mse'."
             )
+
+    def _check_optimizer(self):
+        """An optimiser class, and keyword arguments that are not parameters
+        of the estimator's own (scikit-learn's validation takes any class)."""
+        if isinstance(self.optimizer, type) and not issubclass(self.optimizer,
+                                                               torch.optim.Optimizer):
+            raise ValueError(
+                f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
+                f"subclass; got the class {self.optimizer.__name__}.")
+        reserved = sorted(set(self.optimizer_params or {}) & {"lr", "weight_decay", "params",
+                                                               "param_groups"})
+        if reserved:
+            raise ValueError(
+                f"optimizer_params sets {reserved}; expected further optimiser arguments only: "
+                "lr, weight_decay (and encoder_lr) are parameters of their own, the "
+                "parameters to optimise are the network's.")
 
     def _check_callbacks(self):
         """skorch callbacks or (name, callback) pairs, checked before any
@@ -422,13 +459,16 @@ class _PrivilegedEstimator(BaseEstimator):
         check = DivergenceCheck(owner or type(self).__name__,
                                 *self._divergence_causes(distillation),
                                 sources=self._module_sources(module))
-        callbacks = [check, *extra_callbacks] + copy.deepcopy(list(self.callbacks or []))
+        scoring = []
+        if train_split is not None:
+            scoring = [EpochScoring(valid_score, name=VALID_SCORE_KEY, lower_is_better=False)]
+        callbacks = ([check, *scoring, *extra_callbacks]
+                     + copy.deepcopy(list(self.callbacks or [])))
         net = PrivilegedNet(
             module=module,
             criterion=criterion,
-            optimizer=torch.optim.Adam,
             lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
+            **self._optimizer_arguments(),
             max_epochs=self.max_epochs,
             # torch's DataLoader refuses numpy integers (a GridSearchCV grid gives them).
             batch_size=int(self.batch_size),
@@ -437,11 +477,26 @@ class _PrivilegedEstimator(BaseEstimator):
             callbacks=callbacks,
             predict_nonlinearity=None,
             device=self.device,
+            task=self._task,
+            regression_loss=self.regression_loss,
             verbose=self.verbose if verbose is None else verbose,
             **distillation,
             **loading,
         )
         return net.fit(X_net, y_net)
+
+    def _optimizer_arguments(self):
+        """skorch's optimizer arguments: the class, weight decay, further
+        keyword arguments, and the encoders' learning rate as a parameter
+        group (skorch matches the parameter names with fnmatch)."""
+        arguments = {"optimizer": OPTIMIZERS.get(self.optimizer, self.optimizer),
+                     "optimizer__weight_decay": self.weight_decay}
+        arguments.update({f"optimizer__{name}": value
+                          for name, value in (self.optimizer_params or {}).items()})
+        if self.encoder_lr is not None:
+            arguments["optimizer__param_groups"] = [
+                (pattern, {"lr": self.encoder_lr}) for pattern in ENCODER_PARAMETERS]
+        return arguments
 
     def _check_validation_split(self, y_net):
         """The split of ``validation_fraction`` leaves rows on both sides (one

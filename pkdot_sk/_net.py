@@ -51,6 +51,7 @@ HALLUCINATION_LOSS_KEY = "hallucination_loss"
 TEACHER_TASK_LOSS_KEY = "teacher_task_loss"
 TEACHER_INDEX_KEY = "teacher_index"
 TEACHER_SHARE_KEY = "teacher_share"
+VALID_SCORE_KEY = "valid_score"
 _TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY)
 
 
@@ -185,12 +186,23 @@ class PrivilegedNet(NeuralNet):
         its ``hallucination_dims``) and the teacher's embedding of that
         privileged modality (``"z_priv_teacher"`` in X), summed over the
         modalities. Used only when both are present.
+    task : task object of :mod:`pkdot_sk._tasks` or None, default=None
+        Turns the outputs into predictions for :meth:`predict` and
+        :meth:`predict_proba`, so that scikit-learn scorers (skorch's
+        ``EpochScoring("accuracy")``, the per-epoch ``valid_score``) work on
+        the net. Predictions are in the net's target encoding, as the
+        targets the net is fitted on: class or level indices, standardised
+        regression values.
+    regression_loss : {"mse", "ccc"}, default="mse"
+        Which score ``valid_score`` reports for regression: R^2 or the CCC.
     """
 
     def __init__(self, *args, distillation_loss=None, distillation_weight=0.0,
                  distillation_input="embedding", task_weight=1.0, distillation_warmup=0,
-                 hallucination_weight=0.0, **kwargs):
+                 hallucination_weight=0.0, task=None, regression_loss="mse", **kwargs):
         super().__init__(*args, **kwargs)
+        self.task = task
+        self.regression_loss = regression_loss
         self.distillation_loss = distillation_loss
         self.distillation_weight = distillation_weight
         self.distillation_input = distillation_input
@@ -252,6 +264,15 @@ class PrivilegedNet(NeuralNet):
             loss = loss + self.hallucination_weight * hallucination
         return loss
 
+    def predict_proba(self, X):
+        """Class (or level) probabilities; the outputs for regression."""
+        outputs = forward_numpy(self, X).output
+        return self.task.proba(outputs) if self.task.has_labels else outputs
+
+    def predict(self, X):
+        """Predictions in the net's target encoding (see ``task``)."""
+        return self.task.net_predictions(forward_numpy(self, X).output)
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self._n_selectable_teachers = None
@@ -290,3 +311,10 @@ def forward_numpy(net, X_net):
     with torch.random.fork_rng(devices=[]):
         results = net.forward(X_net, training=False, device="cpu")
     return NetworkOutput(*(result.numpy() for result in results))
+
+
+def valid_score(net, X, y):
+    """The task's score of the net on held-out rows (an ``EpochScoring``
+    scoring): accuracy, minus the mean absolute error in levels (ordinal),
+    R^2 or the CCC; higher is better."""
+    return net.task.net_score(np.asarray(y), net.predict(X), net.regression_loss)

@@ -20,6 +20,10 @@ from torch import nn
 
 from ._tasks import TASKS
 
+# Optimisers by name; any torch.optim.Optimizer subclass is accepted too.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+from .modules import MODULE_WEIGHTS
+
 
 class SharedParameter(NamedTuple):
     default: object
@@ -55,10 +59,22 @@ torch.nn.Module or None, default=None
     Encoder of the regular modality X (see :mod:`pkdot_sk.modules` for
     the protocol). None builds an :class:`~pkdot_sk.modules.MLPEncoder`
     for 2-D X and a :class:`~pkdot_sk.modules.TemporalConvEncoder` for
-    3-D X (sequences). The instance is copied and re-initialised at
-    every fit. With BatchNorm layers in the network, a last training
-    batch of one row (which BatchNorm cannot normalise) is merged into
-    the batch before it.""", False),
+    3-D X (sequences). Every fit trains a copy of the instance (never
+    the instance itself), starting from its weights or re-initialised as
+    ``module_weights`` says. With BatchNorm layers in the network, a last
+    training batch of one row (which BatchNorm cannot normalise) is
+    merged into the batch before it.""", False),
+    "module_weights": SharedParameter("keep", [StrOptions(set(MODULE_WEIGHTS))], """\
+{"keep", "reset"}, default="keep"
+    What a fit starts from in the modules passed as instances (``module``,
+    and a teacher's ``priv_module`` entries and ``fusion`` module):
+    "keep" their weights as they are, e.g. pretrained ones (every fit
+    starts again from them; parameters with ``requires_grad=False`` stay
+    frozen); "reset" re-initialises them (each layer's
+    ``reset_parameters``), seeded by ``random_state``. What the
+    estimator builds itself (default encoders, heads, fusion blocks,
+    adapters, transformation nets) is always new and seeded by
+    ``random_state``.""", False),
     "hidden_units": SharedParameter((128,), [tuple, list], """\
 tuple of int, default=(128,)
     Hidden layers of the default encoders (the convolution channels of
@@ -80,11 +96,28 @@ int, default=128
     ``ValueError`` otherwise).""", True),
     "lr": SharedParameter(1e-3, [Interval(Real, 0, None, closed="neither")], """\
 float, default=1e-3
-    Adam learning rate. (The released PKDOT code used 1e-4 with
+    Learning rate. (The released PKDOT code used 1e-4 with
     pretrained backbones; 1e-3 suits networks trained from scratch.)""", True),
     "weight_decay": SharedParameter(0.0, [Interval(Real, 0, None, closed="left")], """\
 float, default=0.0
-    Adam weight decay.""", True),
+    Weight decay of the optimiser.""", True),
+    "optimizer": SharedParameter("adam", [StrOptions(set(OPTIMIZERS)), type], """\
+{"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, default="adam"
+    The torch optimiser (by name, or its class), built with ``lr``,
+    ``weight_decay`` and ``optimizer_params``.""", True),
+    "optimizer_params": SharedParameter(None, [None, dict], """\
+dict or None, default=None
+    Further keyword arguments of the optimiser, e.g. ``{"momentum": 0.9}``
+    for "sgd" or ``{"betas": (0.9, 0.98)}`` for "adam"; ``lr`` and
+    ``weight_decay`` are parameters of their own.""", True),
+    # A default teacher's encoders are built new: the student's lr suits them.
+    "encoder_lr": SharedParameter(None, [None, Interval(Real, 0, None, closed="neither")], """\
+float or None, default=None
+    Learning rate of the encoders (``module``, and a teacher's privileged
+    encoders); the rest of the network (heads, fusion, adapters,
+    transformation nets) trains at ``lr``. A smaller one fine-tunes a
+    pretrained encoder gently while its new head learns at ``lr``. None:
+    ``lr`` everywhere.""", False),
     # The student's training control, not its teacher's.
     "validation_fraction": SharedParameter(
         None, [None, Interval(Real, 0, 1, closed="neither")], """\
@@ -123,6 +156,13 @@ int, RandomState instance or None, default=None
     Seeds weight initialisation, shuffling and dropout (a student's also
     seeds its default teacher and its safeguard's splits). An int gives
     identical results on CPU.""", False),
+    "n_threads": SharedParameter(None, [None, Interval(Integral, 1, None, closed="left")], """\
+int or None, default=None
+    Torch's intra-op threads during ``fit`` (``torch.set_num_threads``),
+    restored when it returns. None leaves torch's setting. Small networks
+    on a shared or busy machine train fastest, and at a steadier speed, on
+    1 thread; so do folds run in parallel (``n_jobs``), which otherwise
+    compete for the same cores (docs/performance.md).""", True),
     "verbose": SharedParameter(0, ["verbose"], """\
 int, default=0
     skorch's per-epoch progress table when > 0 (a student's shows the

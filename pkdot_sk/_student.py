@@ -246,9 +246,10 @@ class PKDOTStudent(_PrivilegedEstimator):
         Epochs over which the PKDOT weight grows linearly from
         ``ot_weight / ot_warmup`` to ``ot_weight``; 0 applies it in full from
         the start.
-    <shared parameters: module, hidden_units, embedding_dim, dropout, max_epochs,
-        batch_size, lr, weight_decay, validation_fraction, callbacks, standardize,
-        regression_loss, device, random_state, verbose>
+    <shared parameters: module, module_weights, hidden_units, embedding_dim, dropout,
+        max_epochs, batch_size, lr, weight_decay, optimizer, optimizer_params, encoder_lr,
+        validation_fraction, callbacks, standardize, regression_loss, device, n_threads,
+        random_state, verbose>
 
     Attributes
     ----------
@@ -368,6 +369,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         safeguard="validation",
         safeguard_fraction=0.2,
         module=None,
+        module_weights="keep",
         hidden_units=(128,),
         embedding_dim=64,
         dropout=0.1,
@@ -375,11 +377,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         batch_size=128,
         lr=1e-3,
         weight_decay=0.0,
+        optimizer="adam",
+        optimizer_params=None,
+        encoder_lr=None,
         validation_fraction=None,
         callbacks=None,
         standardize=True,
         regression_loss="mse",
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
     ):
@@ -404,6 +410,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.safeguard = safeguard
         self.safeguard_fraction = safeguard_fraction
         self.module = module
+        self.module_weights = module_weights
         self.hidden_units = hidden_units
         self.embedding_dim = embedding_dim
         self.dropout = dropout
@@ -411,13 +418,34 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.encoder_lr = encoder_lr
         self.validation_fraction = validation_fraction
         self.callbacks = callbacks
         self.standardize = standardize
         self.regression_loss = regression_loss
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+
+    def set_params(self, **params):
+        """Set parameters; ``teacher__<name>`` needs an explicit teacher.
+
+        The default teacher (``teacher=None``) is built at ``fit`` from this
+        student's own parameters, so it has no parameters of its own to set
+        (a ``ValueError`` says so, where scikit-learn would fail on None).
+        """
+        nested = sorted(name for name in params if name.startswith("teacher__"))
+        if nested and params.get("teacher", self.teacher) is None:
+            raise ValueError(
+                f"{nested[0]} sets a parameter of the teacher, but teacher=None: the default "
+                "teacher is built at fit from this student's own parameters "
+                f"({', '.join(DEFAULT_TEACHER_SETTINGS)}). To tune the teacher apart from "
+                "the student (e.g. in a grid search), pass an explicit one: "
+                "PKDOTStudent(teacher=PrivilegedTeacher(...)).")
+        return super().set_params(**params)
 
     @_replaces_state_on_success
     def fit(self, X, y, X_priv=None, groups=None):
@@ -598,7 +626,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             encoder, width = prepare_encoder(
                 self.module, self.n_features_in_, sample,
                 hidden_units=self.hidden_units, embedding_dim=self.embedding_dim,
-                dropout=self.dropout, name="module",
+                dropout=self.dropout, name="module", weights=self.module_weights,
             )
             adapter_dim = None
             if distil and METHODS[self.distillation].student == "adapted":

@@ -163,7 +163,15 @@ class Classification(_Labels):
         return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
 
     def decode(self, estimator, outputs):
-        return estimator.classes_[np.argmax(outputs, axis=1)]
+        return estimator.classes_[self.net_predictions(outputs)]
+
+    def net_predictions(self, outputs):
+        """Predictions in the net's target encoding (class indices)."""
+        return np.argmax(outputs, axis=1)
+
+    def net_score(self, y_net, predictions, regression_loss):
+        """Per-epoch validation score, higher is better: accuracy."""
+        return accuracy_score(y_net, predictions)
 
     def teacher_outputs(self, student, teacher, X, X_priv, needed_by):
         """What output-matching methods distil: the teacher's logits (its
@@ -215,7 +223,16 @@ class Ordinal(_Labels):
         return ordinal_proba(outputs)
 
     def decode(self, estimator, outputs):
-        return estimator.classes_[ordinal_levels(outputs)]
+        return estimator.classes_[self.net_predictions(outputs)]
+
+    def net_predictions(self, outputs):
+        """Predictions in the net's target encoding (level indices)."""
+        return ordinal_levels(outputs)
+
+    def net_score(self, y_net, predictions, regression_loss):
+        """Per-epoch validation score, higher is better: minus the mean
+        absolute error in levels."""
+        return -float(np.mean(np.abs(np.asarray(y_net) - predictions)))
 
     def teacher_task_losses(self, student, teacher, X, X_priv, y_net, needed_by):
         """The CORAL loss of each row (:func:`coral_loss`), with ``P(y > j)``
@@ -259,6 +276,15 @@ class Regression:
     def decode(self, estimator, outputs):
         values = estimator.y_scaler_.inverse_transform(outputs.astype(np.float64))
         return values.ravel() if estimator._y_is_1d else values
+
+    def net_predictions(self, outputs):
+        """Predictions in the net's target encoding (standardised values)."""
+        return outputs
+
+    def net_score(self, y_net, predictions, regression_loss):
+        """Per-epoch validation score, higher is better: R^2 (or the CCC with
+        ``regression_loss="ccc"``); both ignore the target standardisation."""
+        return float(self.score(y_net, predictions, regression_loss=regression_loss))
 
     def score(self, y, y_pred, sample_weight=None, regression_loss=None):
         """R^2, or the CCC for a model trained on it (``regression_loss="ccc"``)."""

@@ -29,7 +29,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
 
     Parameters
     ----------
-    <shared parameters: task, module>
+    <shared parameters: task, module, module_weights>
     priv_module : None, torch.nn.Module, dict or list, default=None
         Encoders of the privileged modalities, same protocol as ``module``
         (each receives the columns of its modality). None builds the default
@@ -44,7 +44,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         stay in X_priv but are never read, e.g. for per-modality teachers of
         a multi-teacher :class:`PKDOTStudent` sharing one X_priv. At least
         one privileged modality must remain.
-        Every module is copied and re-initialised at every fit.
+        Every fit trains copies of the modules, their weights kept or
+        re-initialised as ``module_weights`` says.
     priv_groups : None, dict or list, default=None
         How the columns of X_priv split into privileged modalities, one
         encoder each. None: X_priv is one modality. A dict ``{name:
@@ -63,10 +64,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         ``embedding_dim`` is not a multiple of 4). A module follows the
         fusion protocol of :mod:`pkdot_sk.modules` (it receives the list of
         modality embeddings, regular modality first, and returns a 2-D
-        fused embedding); it is copied and re-initialised at every fit.
+        fused embedding); every fit trains a copy of it, its weights kept or
+        re-initialised as ``module_weights`` says.
     <shared parameters: hidden_units, embedding_dim, dropout, max_epochs, batch_size, lr,
-        weight_decay, validation_fraction, callbacks, standardize, regression_loss, device,
-        random_state, verbose>
+        weight_decay, optimizer, optimizer_params, encoder_lr, validation_fraction, callbacks,
+        standardize, regression_loss, device, n_threads, random_state, verbose>
 
     Attributes
     ----------
@@ -148,6 +150,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         task="classification",
         *,
         module=None,
+        module_weights="keep",
         priv_module=None,
         priv_groups=None,
         fusion="concat",
@@ -158,16 +161,21 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         batch_size=128,
         lr=1e-3,
         weight_decay=0.0,
+        optimizer="adam",
+        optimizer_params=None,
+        encoder_lr=None,
         validation_fraction=None,
         callbacks=None,
         standardize=True,
         regression_loss="mse",
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
     ):
         self.task = task
         self.module = module
+        self.module_weights = module_weights
         self.priv_module = priv_module
         self.priv_groups = priv_groups
         self.fusion = fusion
@@ -178,11 +186,15 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.encoder_lr = encoder_lr
         self.validation_fraction = validation_fraction
         self.callbacks = callbacks
         self.standardize = standardize
         self.regression_loss = regression_loss
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -282,9 +294,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         return self
 
     def _build_module(self, inputs, priv_modules):
-        common = dict(
-            hidden_units=self.hidden_units, embedding_dim=self.embedding_dim, dropout=self.dropout
-        )
+        common = dict(hidden_units=self.hidden_units, embedding_dim=self.embedding_dim,
+                      dropout=self.dropout, weights=self.module_weights)
         sample = torch.from_numpy(inputs[REGULAR_INPUT][:2])
         encoder, width = prepare_encoder(
             self.module, self.n_features_in_, sample, name="module", **common
@@ -305,7 +316,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             whole = np.array_equal(columns, np.arange(self.n_priv_features_in_))
             priv_columns.append(None if whole else columns)
         fusion, fused_width = prepare_fusion(self.fusion, widths, samples,
-                                             embedding_dim=self.embedding_dim)
+                                             embedding_dim=self.embedding_dim,
+                                             weights=self.module_weights)
         self.embedding_dim_ = fused_width
         return TeacherNetwork(encoder, priv_encoders, fusion, fused_width, self.n_outputs_,
                               head=self._task.make_head(fused_width, self.n_outputs_), priv_columns=priv_columns)

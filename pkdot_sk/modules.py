@@ -7,8 +7,9 @@ shape ``(batch, n_features)`` (the rows of X, or the columns of X_priv that
 make up one privileged modality), or ``(batch, n_steps, n_features)`` when
 that input is 3-D (sequences), and returns a 2-D embedding of shape
 ``(batch, d)``. The estimators measure ``d`` with one forward pass, put a
-task head (and for the teacher a fusion block) on top, and re-initialise the
-encoder's parameters at every ``fit``.
+task head (and for the teacher a fusion block) on top, and train a copy of
+the encoder at every ``fit``: with its weights as given (pretrained ones) by
+default, or re-initialised (the estimators' ``module_weights``).
 
 Default encoders: :class:`MLPEncoder` for 2-D inputs and
 :class:`TemporalConvEncoder` for 3-D inputs (chosen over
@@ -27,8 +28,8 @@ is measured with one forward pass and the task head is put on it.
 For ``fusion="concat"`` and ``fusion="attention"`` the teacher builds
 :class:`ConcatFusion` or :class:`AttentionFusion` itself, sized to the
 encoders' widths. A module given by the user is deep-copied (the instance
-passed in is never trained) and its parameters are re-initialised at every
-``fit``; it must therefore already be built for the widths it will receive
+passed in is never trained), its weights kept or re-initialised as the
+teacher's ``module_weights`` says; it must already be built for the widths it will receive
 (``embedding_dim`` of the default encoders), or use lazy layers such as
 ``torch.nn.LazyLinear``, which the measuring forward pass materialises.
 
@@ -437,10 +438,17 @@ class TeacherNetwork(nn.Module):
         return self.head(fused), fused
 
 
-def _reinitialised_copy(module):
-    """A deep copy of ``module`` (the user's instance is never trained) with
-    its parameters re-initialised."""
+MODULE_WEIGHTS = ("keep", "reset")
+
+
+def _copy_for_fit(module, weights):
+    """A deep copy of ``module`` (the user's instance is never trained): its
+    weights as they are (``weights="keep"``: e.g. pretrained) or
+    re-initialised (``"reset"``). Frozen parameters (``requires_grad=False``)
+    stay frozen either way."""
     module = copy.deepcopy(module)
+    if weights == "keep":
+        return module
     submodules = [sub for sub in module.modules() if sub is not module]
     for submodule in submodules:
         if hasattr(submodule, "reset_parameters"):
@@ -464,7 +472,8 @@ def _measure(module, *inputs):
         module.train(was_training)
 
 
-def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, dropout, name):
+def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, dropout, name,
+                    weights="reset"):
     """Build or copy an encoder and measure its embedding width.
 
     Parameters
@@ -472,9 +481,7 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
     module : None or torch.nn.Module
         None builds :func:`default_encoder` (an :class:`MLPEncoder` for a 2-D
         ``sample``, a temporal encoder for a 3-D one); a module is
-        deep-copied (the user's instance is never trained in place) and
-        re-initialised so that every fit starts afresh from the estimator's
-        random state.
+        deep-copied (the user's instance is never trained in place).
     n_features : int
         Input width (features per step for sequences).
     sample : torch.Tensor of shape (n, n_features) or (n, n_steps, n_features)
@@ -483,6 +490,10 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
         Used by the default encoder only.
     name : str
         Parameter name used in error messages ("module", "priv_module").
+    weights : {"keep", "reset"}, default="reset"
+        A module's copy keeps its weights (pretrained ones), or is
+        re-initialised so that every fit starts afresh from the estimator's
+        random state.
 
     Returns
     -------
@@ -494,7 +505,7 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
         encoder = default_encoder(n_features, sample.ndim, hidden_units=hidden_units,
                                   embedding_dim=embedding_dim, dropout=dropout)
     elif isinstance(module, nn.Module):
-        encoder = _reinitialised_copy(module)
+        encoder = _copy_for_fit(module, weights)
     else:
         raise ValueError(
             f"{name} must be None or a torch.nn.Module instance; got {type(module).__name__}."
@@ -520,7 +531,7 @@ def prepare_encoder(module, n_features, sample, *, hidden_units, embedding_dim, 
 FUSIONS = ("concat", "attention")
 
 
-def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
+def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim, weights="reset"):
     """Build or copy a fusion block and measure its fused width.
 
     Parameters
@@ -528,8 +539,8 @@ def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
     fusion : {"concat", "attention"} or torch.nn.Module
         "concat" builds a :class:`ConcatFusion`, "attention" an
         :class:`AttentionFusion` (4 heads, or the largest of 2 and 1 that
-        divides ``embedding_dim``). A module is deep-copied and
-        re-initialised.
+        divides ``embedding_dim``). A module is deep-copied, its weights
+        kept or re-initialised as ``weights`` says.
     in_dims : list of int
         Widths of the modality embeddings, regular modality first.
     sample_embeddings : list of torch.Tensor
@@ -537,6 +548,8 @@ def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
         for the shape check.
     embedding_dim : int
         Fused width of the default blocks.
+    weights : {"keep", "reset"}, default="reset"
+        As in :func:`prepare_encoder`.
 
     Returns
     -------
@@ -549,7 +562,7 @@ def prepare_fusion(fusion, in_dims, sample_embeddings, *, embedding_dim):
     elif isinstance(fusion, str) and fusion == "attention":
         block = AttentionFusion(in_dims, embedding_dim, n_heads=math.gcd(4, embedding_dim))
     elif isinstance(fusion, nn.Module):
-        block = _reinitialised_copy(fusion)
+        block = _copy_for_fit(fusion, weights)
     else:
         raise ValueError(
             f"fusion must be one of {FUSIONS} or a torch.nn.Module instance; got {fusion!r}."

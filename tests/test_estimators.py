@@ -10,7 +10,7 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
-from helpers import DISTIL, FAST
+from helpers import DISTIL, FAST, TINY
 from pkdot_sk import PKDOTStudent, PrivilegedDataWarning, PrivilegedTeacher
 from pkdot_sk._net import DISTILLATION_LOSS_KEY
 
@@ -260,3 +260,180 @@ def test_shared_parameters_have_one_default_and_one_entry_each(estimator):
     parameters_section = documented[:documented.index("net_")]  # Attributes start there
     assert sorted(parameters_section) == sorted(set(signature) - {"self"})
     assert "<shared parameters" not in estimator.__doc__
+
+
+def _filled_encoder(value, frozen_first=False):
+    torch.manual_seed(0)
+    encoder = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(),
+                                  torch.nn.Linear(16, 8), torch.nn.ReLU())
+    with torch.no_grad():
+        for parameter in encoder.parameters():
+            parameter.fill_(value)
+    if frozen_first:
+        encoder[0].requires_grad_(False)
+    return encoder
+
+
+@pytest.mark.parametrize("estimator", [PrivilegedTeacher, PKDOTStudent])
+def test_a_modules_weights_are_kept_and_its_frozen_layers_stay_as_given(estimator, clf_data):
+    X, X_priv, y, _ = clf_data
+    user = _filled_encoder(0.123, frozen_first=True)
+    fitted = estimator(module=user, **DISTIL if estimator is PKDOTStudent else FAST)
+    fitted.fit(X, y, X_priv=X_priv)
+    trained = fitted.net_.module_.encoder
+    assert trained is not user
+    # The frozen layer is the given one bit for bit; the trainable one started
+    # from 0.123 and learnt; the user's instance is untouched.
+    assert torch.equal(trained[0].weight.cpu(), torch.full((16, 6), 0.123))
+    assert not trained[0].weight.requires_grad and trained[2].weight.requires_grad
+    assert not torch.equal(trained[2].weight.cpu(), torch.full((8, 16), 0.123))
+    assert all(torch.equal(p, torch.full_like(p, 0.123)) for p in user.parameters())
+
+
+@pytest.mark.parametrize("estimator", [PrivilegedTeacher, PKDOTStudent])
+def test_module_weights_reset_reinitialises_them_from_random_state(estimator, clf_data):
+    X, X_priv, y, _ = clf_data
+    user = _filled_encoder(0.123, frozen_first=True)
+    settings = dict(DISTIL if estimator is PKDOTStudent else FAST, module_weights="reset")
+    first = [estimator(module=user, **{**settings, "random_state": seed}).fit(X, y, X_priv=X_priv)
+             for seed in (0, 0, 1)]
+    weights = [model.net_.module_.encoder[0].weight.detach().cpu() for model in first]
+    # Frozen but re-initialised: no longer 0.123, the same for the same seed.
+    assert not torch.equal(weights[0], torch.full((16, 6), 0.123))
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+
+
+def test_kept_weights_do_not_take_random_state_but_the_new_head_does(clf_data):
+    X, X_priv, y, _ = clf_data
+    user = _filled_encoder(0.05)
+    heads = [PKDOTStudent(module=user, **{**DISTIL, "max_epochs": 1, "lr": 1e-12,
+                                          "random_state": seed}).fit(X, y, X_priv=X_priv)
+             for seed in (0, 1)]
+    encoders = [h.net_.module_.encoder[0].weight.detach().cpu() for h in heads]
+    # lr=1e-12: what the fit started from, within rounding.
+    torch.testing.assert_close(encoders[0], encoders[1])
+    assert not torch.allclose(heads[0].net_.module_.head.weight, heads[1].net_.module_.head.weight)
+
+
+def test_epoch_scoring_with_a_scikit_learn_metric_works_on_the_nets_predictions(clf_data):
+    from skorch.callbacks import EpochScoring
+
+    X, X_priv, y, _ = clf_data
+    student = PKDOTStudent(validation_fraction=0.25, **DISTIL,
+                           callbacks=[EpochScoring("accuracy", lower_is_better=False)])
+    history = student.fit(X, y, X_priv=X_priv).net_.history
+    # The built-in per-epoch task score and skorch's scorer agree.
+    assert history[:, "valid_score"] == history[:, "accuracy"]
+    assert all(0.0 <= score <= 1.0 for score in history[:, "valid_score"])
+    assert "valid_score" not in PKDOTStudent(**DISTIL).fit(X, y, X_priv=X_priv).net_.history[-1]
+
+
+@pytest.mark.parametrize("task, regression_loss", [("ordinal", "mse"), ("regression", "mse"),
+                                                   ("regression", "ccc")])
+def test_valid_score_is_the_tasks_metric(task, regression_loss):
+    from skorch.callbacks import EpochScoring
+    from sklearn.metrics import r2_score
+
+    from pkdot_sk.datasets._by_task import SYNTHETIC_BY_TASK
+    from pkdot_sk.metrics import concordance_correlation_coefficient
+
+    metric = {"ordinal": lambda y, out: -np.mean(np.abs(y - (out > 0).sum(axis=1))),
+              "mse": r2_score, "ccc": concordance_correlation_coefficient}[
+        "ordinal" if task == "ordinal" else regression_loss]
+
+    def expected(net, X, y):  # from the raw outputs on the same held-out rows
+        return metric(np.asarray(y), net.forward(X, training=False)[0].numpy())
+
+    X, X_priv, y, _ = SYNTHETIC_BY_TASK[task].make(n_subjects=4, n_samples_per_subject=30,
+                                                   random_state=0)
+    teacher = PrivilegedTeacher(task, validation_fraction=0.25, regression_loss=regression_loss,
+                                callbacks=[EpochScoring(expected, name="expected")], **FAST)
+    history = teacher.fit(X, y, X_priv=X_priv).net_.history
+    np.testing.assert_allclose(history[:, "valid_score"], history[:, "expected"], rtol=1e-5)
+
+
+def test_teacher_parameters_need_an_explicit_teacher_in_a_grid_search(clf_data):
+    from sklearn.model_selection import GridSearchCV
+
+    X, X_priv, y, _ = clf_data
+    with pytest.raises(ValueError, match=r"teacher__max_epochs .*teacher=None.*"
+                                         r"PKDOTStudent\(teacher=PrivilegedTeacher"):
+        PKDOTStudent().set_params(teacher__max_epochs=5)
+    search = GridSearchCV(PKDOTStudent(**TINY), {"teacher__max_epochs": [1, 2]}, cv=2,
+                          error_score="raise")
+    with pytest.raises(ValueError, match="teacher__max_epochs"):
+        search.fit(X, y, X_priv=X_priv)
+    # With an explicit teacher the same grid runs and reaches the teacher.
+    search.set_params(estimator__teacher=PrivilegedTeacher(**TINY)).fit(X, y, X_priv=X_priv)
+    assert [params["teacher__max_epochs"] for params in search.cv_results_["params"]] == [1, 2]
+    assert search.best_estimator_.teacher_.max_epochs == search.best_params_["teacher__max_epochs"]
+
+
+def test_optimizer_by_name_or_class_with_its_arguments(clf_data):
+    X, X_priv, y, _ = clf_data
+    sgd = PKDOTStudent(optimizer="sgd", optimizer_params={"momentum": 0.9}, weight_decay=1e-3,
+                       **DISTIL).fit(X, y, X_priv=X_priv)
+    optimizer = sgd.net_.optimizer_
+    assert type(optimizer) is torch.optim.SGD
+    assert optimizer.param_groups[0]["momentum"] == 0.9
+    assert optimizer.param_groups[0]["weight_decay"] == 1e-3
+    # The default teacher takes the student's optimiser.
+    assert type(sgd.teacher_.net_.optimizer_) is torch.optim.SGD
+    rmsprop = PrivilegedTeacher(optimizer=torch.optim.RMSprop, **FAST).fit(X, y, X_priv=X_priv)
+    assert type(rmsprop.net_.optimizer_) is torch.optim.RMSprop
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"optimizer": "lbfgs"}, "'optimizer' parameter"),
+    ({"optimizer": dict}, "optimizer must be one of .* got the class dict"),
+    ({"optimizer_params": {"lr": 0.1}}, r"optimizer_params sets \['lr'\]"),
+    ({"encoder_lr": 0.0}, "'encoder_lr' parameter"),
+])
+def test_bad_optimizer_settings_name_the_argument(clf_data, params, match):
+    X, X_priv, y, _ = clf_data
+    with pytest.raises(ValueError, match=match):
+        PrivilegedTeacher(**params, **FAST).fit(X, y, X_priv=X_priv)
+
+
+def test_encoder_lr_trains_the_encoders_at_their_own_rate(clf_data):
+    X, X_priv, y, _ = clf_data
+    teacher = PrivilegedTeacher(encoder_lr=1e-12, **FAST)
+    module = teacher.fit(X, y, X_priv=X_priv).net_.module_
+    groups = teacher.net_.optimizer_.param_groups
+    slow = {id(p) for group in groups if group["lr"] == 1e-12 for p in group["params"]}
+    encoders = {id(p) for name, p in module.named_parameters()
+                if name.startswith(("encoder.", "priv_encoders."))}
+    assert slow == encoders and len(encoders) < len(list(module.parameters()))
+    # Fitted from the same seed without encoder_lr, the encoders moved; with
+    # it they stayed where the seed put them (within Adam's step of 1e-12).
+    reference = PrivilegedTeacher(**{**FAST, "max_epochs": 1, "lr": 1e-12}).fit(
+        X, y, X_priv=X_priv).net_.module_
+    torch.testing.assert_close(module.encoder.layers[0].weight,
+                               reference.encoder.layers[0].weight)
+    assert not torch.allclose(module.head.weight, reference.head.weight)
+
+
+def test_n_threads_holds_for_the_whole_fit_and_is_restored(clf_data):
+    from skorch.callbacks import Callback
+
+    class ThreadsSeen(Callback):
+        seen = []
+
+        def on_epoch_end(self, net, **kwargs):
+            ThreadsSeen.seen.append(torch.get_num_threads())
+
+    X, X_priv, y, _ = clf_data
+    before = torch.get_num_threads()
+    wanted = 1 if before > 1 else 2
+    student = PKDOTStudent(n_threads=wanted, callbacks=[ThreadsSeen()], **DISTIL)
+    student.fit(X, y, X_priv=X_priv)
+    # The student's epochs ran on `wanted` threads, its default teacher got the
+    # same setting, and the caller's is back after the fit, and after a failed one.
+    assert ThreadsSeen.seen and set(ThreadsSeen.seen) == {wanted}
+    assert student.teacher_.n_threads == wanted
+    assert torch.get_num_threads() == before
+    ThreadsSeen.seen = []
+    with pytest.raises(ValueError):
+        PKDOTStudent(n_threads=wanted, callbacks=[ThreadsSeen()], lr=1e30, **DISTIL).fit(
+            X, y, X_priv=X_priv)
+    assert torch.get_num_threads() == before

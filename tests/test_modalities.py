@@ -298,7 +298,8 @@ def test_custom_fusion_module_is_used(data):
     fusion = MeanFusion([64, 64, 64])
     initial = fusion.project[0].weight.detach().clone()
     MeanFusion.calls = 0
-    teacher = PrivilegedTeacher(priv_groups=[[0, 1], [2]], fusion=fusion, **FAST)
+    teacher = PrivilegedTeacher(priv_groups=[[0, 1], [2]], fusion=fusion, module_weights="reset",
+                                **FAST)
     teacher.fit(X, y, X_priv=X_priv)
     trained = teacher.net_.module_.fusion
     assert isinstance(trained, MeanFusion) and trained is not fusion
@@ -314,8 +315,9 @@ def test_custom_fusion_user_attention_is_reinitialised(data):
     X, X_priv, y, _ = data
     fusion = AttentionFusion([64, 64], embedding_dim=8, n_heads=1)
     in_proj = fusion.attention.in_proj_weight.detach().clone()
-    a = PrivilegedTeacher(fusion=fusion, **TINY).fit(X, y, X_priv=X_priv)
-    b = PrivilegedTeacher(fusion=fusion, **{**TINY, "random_state": 1}).fit(X, y, X_priv=X_priv)
+    a = PrivilegedTeacher(fusion=fusion, module_weights="reset", **TINY).fit(X, y, X_priv=X_priv)
+    b = PrivilegedTeacher(fusion=fusion, module_weights="reset", **{**TINY, "random_state": 1}
+                          ).fit(X, y, X_priv=X_priv)
     assert a.embedding_dim_ == 8
     assert torch.equal(fusion.attention.in_proj_weight, in_proj)
     assert not torch.equal(a.net_.module_.fusion.attention.in_proj_weight,
