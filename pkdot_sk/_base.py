@@ -9,8 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback, EpochScoring
-from skorch.dataset import ValidSplit
+from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -24,7 +23,22 @@ from ._inputs import read_array, read_sample_weight, read_targets
 from ._net import (BATCH_LOADING, REGULAR_INPUT, VALID_SCORE_KEY, MergeSingletonLoader,
                    PrivilegedNet, forward_numpy, has_batch_norm, valid_score)
 from ._parameters import OPTIMIZERS, SHARED_CONSTRAINTS
+from ._splits import FixedSplit, held_out_splits, is_grouped
 from ._tasks import TASKS
+
+
+# validation_fraction when early_stopping=True leaves it None (MLPClassifier's).
+_EARLY_STOPPING_FRACTION = 0.1
+
+
+def fit_seed(random_state):
+    """The seed a fit with this ``random_state`` runs on (weights, batches,
+    its validation split)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _silent(*args, **kwargs):
+    """A sink that prints nothing (EarlyStopping's message without verbose)."""
 
 
 class PrivilegedDataWarning(UserWarning):
@@ -141,9 +155,9 @@ def _overflow_message(scaler, X, scaled, name):
 class _PrivilegedEstimator(BaseEstimator):
     """Base class; subclasses define ``__init__`` and ``fit``."""
 
-    # X_priv reaches fit without set_fit_request(X_priv=True) when metadata
+    # X_priv and groups reach fit without set_fit_request when metadata
     # routing is enabled.
-    __metadata_request__fit = {"X_priv": True}
+    __metadata_request__fit = {"X_priv": True, "groups": True}
 
     _parameter_constraints = dict(SHARED_CONSTRAINTS)
 
@@ -404,7 +418,8 @@ class _PrivilegedEstimator(BaseEstimator):
 
     # ---------------------------------------------------------------- torch
     def _seed(self):
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        """The seed of one fit, drawn from ``random_state``."""
+        return fit_seed(self.random_state)
 
     @contextmanager
     def _seeded_torch(self, seed):
@@ -436,19 +451,19 @@ class _PrivilegedEstimator(BaseEstimator):
         divergence check to name one that emits NaN or inf."""
         return [("encoder", "module")] if hasattr(module, "encoder") else []
 
-    def _fit_network(self, module, X_net, y_net, *, extra_callbacks=(), verbose=None,
-                     owner=None, **distillation):
+    def _fit_network(self, module, X_net, y_net, *, groups=None, split_seed=0,
+                     extra_callbacks=(), verbose=None, owner=None, label=None, **distillation):
         """Train a PrivilegedNet; ``distillation`` holds its distillation_*
-        and task_weight parameters (none: the task loss alone); ``verbose``
-        overrides the estimator's; ``owner`` names the training in the
-        error of a diverging one (default: the estimator's class)."""
+        and task_weight parameters (none: the task loss alone); ``groups``
+        and ``split_seed`` choose the held-out rows of ``validation_fraction``;
+        ``verbose`` overrides the estimator's; ``owner`` names the training
+        in the error of a diverging one (default: the estimator's class);
+        ``label`` heads its progress table."""
+        verbose = self.verbose if verbose is None else verbose
+        if verbose and label:
+            print(label, flush=True)
         criterion = self._task.criterion(self.regression_loss)
-        train_split = None
-        if self.validation_fraction is not None:
-            self._check_validation_split(y_net)
-            train_split = ValidSplit(
-                self.validation_fraction, stratified=self._has_labels
-            )
+        train_split = self._validation_split(y_net, groups, split_seed)
         # BatchNorm cannot normalise one row in training: a last batch of one
         # joins the batch before it. Other networks keep their batches as
         # they were (the same training as before for the same seed).
@@ -462,6 +477,12 @@ class _PrivilegedEstimator(BaseEstimator):
         scoring = []
         if train_split is not None:
             scoring = [EpochScoring(valid_score, name=VALID_SCORE_KEY, lower_is_better=False)]
+        if self.early_stopping:
+            # Strictly better scores only; the best epoch's weights are kept.
+            scoring.append(EarlyStopping(
+                monitor=VALID_SCORE_KEY, lower_is_better=False, patience=self.n_iter_no_change,
+                threshold=0.0, threshold_mode="abs", load_best=True,
+                sink=print if verbose else _silent))
         callbacks = ([check, *scoring, *extra_callbacks]
                      + copy.deepcopy(list(self.callbacks or [])))
         net = PrivilegedNet(
@@ -479,7 +500,7 @@ class _PrivilegedEstimator(BaseEstimator):
             device=self.device,
             task=self._task,
             regression_loss=self.regression_loss,
-            verbose=self.verbose if verbose is None else verbose,
+            verbose=verbose,
             **distillation,
             **loading,
         )
@@ -498,12 +519,34 @@ class _PrivilegedEstimator(BaseEstimator):
                 (pattern, {"lr": self.encoder_lr}) for pattern in ENCODER_PARAMETERS]
         return arguments
 
-    def _check_validation_split(self, y_net):
+    def _validation_split(self, y_net, groups, seed):
+        """The held-out rows of ``validation_fraction`` (0.1 with early
+        stopping) as a skorch ``train_split``, or None: whole groups when
+        ``groups`` are given, see :func:`._splits.held_out_splits`."""
+        fraction = self.validation_fraction
+        if fraction is None and self.early_stopping:
+            fraction = _EARLY_STOPPING_FRACTION
+        if fraction is None:
+            return None
+        if is_grouped(groups):
+            n_groups = len(np.unique(groups))
+            if math.ceil(fraction * n_groups) >= n_groups:  # as GroupShuffleSplit counts
+                raise ValueError(
+                    f"validation_fraction={fraction:g} holds out all {n_groups} groups of the "
+                    "training rows, leaving none to train on; expected a fraction below "
+                    f"{1 - 1 / n_groups:.2g}.")
+        else:
+            self._check_validation_split(y_net, fraction)
+        train, valid = held_out_splits(y_net, groups, fraction, labels=self._has_labels,
+                                       seed=seed)[0]
+        return FixedSplit(train, valid)
+
+    def _check_validation_split(self, y_net, fraction):
         """The split of ``validation_fraction`` leaves rows on both sides (one
         per class on each when stratified): a ValueError naming the
         parameter, where scikit-learn's splitter speaks of ``test_size``."""
         n_rows = len(y_net)
-        n_valid = math.ceil(self.validation_fraction * n_rows)  # as ShuffleSplit counts
+        n_valid = math.ceil(fraction * n_rows)  # as ShuffleSplit counts
         n_train = n_rows - n_valid
         needed, why = 1, ""
         if self._has_labels:
@@ -512,14 +555,14 @@ class _PrivilegedEstimator(BaseEstimator):
             why = f" (the split is stratified: one row of each of the {needed} classes)"
             if counts.min() < 2:
                 raise ValueError(
-                    f"validation_fraction={self.validation_fraction:g} needs at least 2 rows "
+                    f"validation_fraction={fraction:g} needs at least 2 rows "
                     "of every class for its stratified split, but class "
                     f"{self.classes_[labels[counts.argmin()]].tolist()!r} has 1 of the {n_rows} "
                     "training rows; expected validation_fraction=None, or more rows."
                 )
         if n_train < needed or n_valid < needed:
             raise ValueError(
-                f"validation_fraction={self.validation_fraction:g} holds out {n_valid} of the "
+                f"validation_fraction={fraction:g} holds out {n_valid} of the "
                 f"{n_rows} training rows and trains on {n_train}; expected at least "
                 f"{needed} on each side{why}. Use a fraction between "
                 f"{needed / n_rows:.2g} and {1 - needed / n_rows:.2g}, or None."

@@ -46,6 +46,7 @@ REGULAR_INPUT = "x"
 PRIVILEGED_INPUT = "x_priv"
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
+TASK_LOSS_KEY = "task_loss"
 HALLUCINATION_TARGET_KEY = "z_priv_teacher"
 HALLUCINATION_LOSS_KEY = "hallucination_loss"
 TEACHER_TASK_LOSS_KEY = "teacher_task_loss"
@@ -219,6 +220,9 @@ class PrivilegedNet(NeuralNet):
         y_pred = NetworkOutput(*y_pred)
         output, embedding = y_pred.output, y_pred.embedding
         loss = super().get_loss(output, y_true, X=X, training=training)
+        if training and (self.distillation_loss is not None or self.hallucination_weight):
+            # The training loss adds other terms: the task's own, for the log.
+            self.history.record_batch(TASK_LOSS_KEY, loss.item())
         if (
             training
             and self.distillation_loss is not None

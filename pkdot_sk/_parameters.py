@@ -118,18 +118,35 @@ float or None, default=None
     transformation nets) trains at ``lr``. A smaller one fine-tunes a
     pretrained encoder gently while its new head learns at ``lr``. None:
     ``lr`` everywhere.""", False),
-    # The student's training control, not its teacher's.
+    # A default teacher holds out the student's rows and stops by its rule.
     "validation_fraction": SharedParameter(
         None, [None, Interval(Real, 0, 1, closed="neither")], """\
 float or None, default=None
-    None trains on every row. A fraction holds out that share of the rows
-    (stratified for classification) and records ``valid_loss`` in
-    ``net_.history``, e.g. for a skorch ``EarlyStopping`` callback. Both
-    sides must keep a row of each class (a ``ValueError`` otherwise).""", False),
+    None trains on every row (0.1 is used with ``early_stopping=True``). A
+    fraction holds out that share of the training rows, or of the groups
+    when ``groups`` reach ``fit`` (whole subjects on one side, as in
+    leave-one-subject-out evaluation; otherwise stratified by class where
+    every class can be), and records ``valid_loss`` and ``valid_score``
+    (the task's score: accuracy, minus the mean absolute error in levels
+    for ordinal, R^2, or the CCC with ``regression_loss="ccc"``) per
+    epoch in ``net_.history``. The rows are drawn from ``random_state``; a
+    student and its default teacher hold out the same ones. Without
+    groups both sides must keep a row of each class (a ``ValueError``
+    otherwise).""", True),
+    "early_stopping": SharedParameter(False, ["boolean"], """\
+bool, default=False
+    Stop training when ``valid_score`` has not improved for
+    ``n_iter_no_change`` epochs, and keep the weights of its best epoch
+    (scikit-learn's ``MLPClassifier`` names). Holds out
+    ``validation_fraction`` of the rows (0.1 when None).""", True),
+    "n_iter_no_change": SharedParameter(10, [Interval(Integral, 1, None, closed="left")], """\
+int, default=10
+    Epochs without a better ``valid_score`` after which
+    ``early_stopping`` stops.""", True),
     "callbacks": SharedParameter(None, [None, list], """\
 list of skorch callbacks or None, default=None
     Extra skorch callbacks (progress, early stopping, checkpoints); each
-    fit uses fresh copies.""", False),
+    fit uses fresh copies (a student's default teacher too).""", True),
     "standardize": SharedParameter(True, ["boolean"], """\
 bool, default=True
     Standardise X, X_priv (and regression targets) with training-row

@@ -10,22 +10,23 @@ from skorch.callbacks import PassthroughScoring
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import _safe_indexing, metadata_routing
 from sklearn.utils._param_validation import (HasMethods, Interval, InvalidParameterError,
                                              StrOptions)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
+from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success,
+                    fit_seed)
 from ._distillation import DISTILLATION_METHODS, METHODS
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
-                   REGULAR_INPUT, TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY,
+                   REGULAR_INPUT, TASK_LOSS_KEY, TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY,
                    forward_numpy, regular_inputs)
 from ._teacher import PrivilegedTeacher
 from ._ot import MAX_ITER, TOL, solver_report
 from ._parameters import DEFAULT_TEACHER_SETTINGS, document_shared_parameters
+from ._splits import held_out_splits, is_grouped
 from .losses import ANCHOR_STRATEGIES
 from .modules import (HallucinatingStudentNetwork, StudentNetwork, _measure, prepare_encoder,
                       prepare_fusion, transformation_net)
@@ -41,6 +42,27 @@ _SAFEGUARD_MIN_DISTINCT = 30
 _SAFEGUARD_CONFIDENCE = 0.8
 
 TEACHER_SELECTIONS = ("mixture", "best_per_batch")
+
+
+def _safeguard_summary(report):
+    """One line on the safeguard's decision, for ``verbose``."""
+    decision = "distil" if report["distilled"] else "train without distillation"
+    if report["score"] is None:
+        return (f"PKDOTStudent safeguard: {report['n_distinct']} held-out rows are too few to "
+                f"tell: {decision}")
+    return (f"PKDOTStudent safeguard: on {report['n_validation']} held-out predictions "
+            f"({report['n_splits']} split(s)) the distilled student scored "
+            f"{report['score']:.4g}, the student without distillation "
+            f"{report['score_none']:.4g}; distillation won {report['win_rate']:.0%} of the "
+            f"bootstrap resamples: {decision}")
+
+
+def _takes_groups(estimator):
+    """Whether ``estimator.fit`` has a ``groups`` parameter."""
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _distillation_validates(win_rate, n_rows):
@@ -248,8 +270,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         the start.
     <shared parameters: module, module_weights, hidden_units, embedding_dim, dropout,
         max_epochs, batch_size, lr, weight_decay, optimizer, optimizer_params, encoder_lr,
-        validation_fraction, callbacks, standardize, regression_loss, device, n_threads,
-        random_state, verbose>
+        validation_fraction, early_stopping, n_iter_no_change, callbacks, standardize,
+        regression_loss, device, n_threads, random_state, verbose>
 
     Attributes
     ----------
@@ -315,10 +337,8 @@ class PKDOTStudent(_PrivilegedEstimator):
     (3,)
     """
 
-    # X_priv and groups reach fit without set_fit_request when metadata
-    # routing is enabled. predict and predict_proba take X_priv only to say
-    # that it is not used: never routed there.
-    __metadata_request__fit = {"X_priv": True, "groups": True}
+    # predict and predict_proba take X_priv only to say that it is not used:
+    # never routed there.
     __metadata_request__predict = {"X_priv": metadata_routing.UNUSED}
     __metadata_request__predict_proba = {"X_priv": metadata_routing.UNUSED}
 
@@ -381,6 +401,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         optimizer_params=None,
         encoder_lr=None,
         validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=10,
         callbacks=None,
         standardize=True,
         regression_loss="mse",
@@ -422,6 +444,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.optimizer_params = optimizer_params
         self.encoder_lr = encoder_lr
         self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.standardize = standardize
         self.regression_loss = regression_loss
@@ -526,7 +550,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         x_net = self._as_float32(self.x_scaler_, X, "X")
         seed = self._seed()
         inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
-                                                          seed)
+                                                          groups, seed)
         inputs = regular_inputs(x_net, **inputs)
         distil = self.teacher_ is not None
         self.safeguard_ = None
@@ -535,13 +559,16 @@ class PKDOTStudent(_PrivilegedEstimator):
                 self.safeguard_ = self._validate_distillation(
                     inputs, X, y, X_priv, y_net, groups, seed, hallucination_dims)
                 distil = self.safeguard_["distilled"]
+                if self.verbose:
+                    print(_safeguard_summary(self.safeguard_), flush=True)
             if not distil:
                 inputs = regular_inputs(inputs[REGULAR_INPUT])
                 hallucination_dims = None
                 if hasattr(self, "hallucinated_modalities_"):
                     del self.hallucinated_modalities_
-            self.net_ = self._train(inputs, y_net, seed, distil=distil,
-                                    hallucination_dims=hallucination_dims)
+            self.net_ = self._train(inputs, y_net, groups, seed, distil=distil,
+                                    hallucination_dims=hallucination_dims,
+                                    label=self._training_label(len(y_net), distil))
         self.distilled_ = distil
         self._check_learnt(regular_inputs(inputs[REGULAR_INPUT]), y_net)
         # An occasional unconverged solve only blurs one batch's gradient.
@@ -557,7 +584,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             )
         return self
 
-    def _teacher_inputs(self, X, y, X_priv, X_priv_checked, y_net, seed):
+    def _teacher_inputs(self, X, y, X_priv, X_priv_checked, y_net, groups, seed):
         """Fit the teachers (``teachers_``) and compute what the student learns
         from them, once per fit: per-sample arrays keyed as the net expects,
         and the widths of the hallucination targets (None without)."""
@@ -578,7 +605,9 @@ class PKDOTStudent(_PrivilegedEstimator):
                 stacklevel=4,
             )
             return inputs, hallucination_dims
-        self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, seed)
+        if self.verbose:
+            print(f"PKDOTStudent: fitting its teacher(s) on {len(y_net)} rows", flush=True)
+        self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, groups, seed)
                           for teacher in self._teacher_list()]
         self.teacher_ = self.teachers_[0]
         return self._distillation_targets(self.teachers_, X, X_priv, y_net)
@@ -613,13 +642,26 @@ class PKDOTStudent(_PrivilegedEstimator):
             inputs[HALLUCINATION_TARGET_KEY] = np.concatenate(hallucination_targets, axis=1)
         return inputs, hallucination_dims
 
-    def _train(self, inputs, y_net, seed, *, distil, hallucination_dims=None, verbose=None,
-               owner=None):
+    def _training_label(self, n_rows, distil):
+        """What the student's progress table is headed with."""
+        if distil:
+            how = (f"with the {self.distillation!r} term (weight {self._term_weight():g}): "
+                   "train_loss = task_loss + weight x distillation_loss")
+        elif self.safeguard_ is not None:
+            how = "without distillation (the safeguard found it did not help)"
+        else:
+            how = "without distillation"
+        return f"PKDOTStudent: training the student on {n_rows} rows of X {how}"
+
+    def _train(self, inputs, y_net, groups, seed, *, distil, hallucination_dims=None,
+               verbose=None, owner=None, label=None):
         """Build the student network (seeded) and train it on these rows.
 
         ``distil=False`` gives the network and the training of
         ``distillation="none"``, bit for bit for the same seed. ``owner``
-        names this training in the error of a diverging one.
+        names this training in the error of a diverging one. The rows held
+        out by ``validation_fraction`` are those a default teacher seeded
+        with ``seed`` holds out (it draws them from ``fit_seed(seed)``).
         """
         with self._seeded_torch(seed):
             sample = torch.from_numpy(inputs[REGULAR_INPUT][:2])
@@ -642,8 +684,9 @@ class PKDOTStudent(_PrivilegedEstimator):
                 distillation_kwargs["hallucination_weight"] = self.hallucination_weight
                 distillation_kwargs["extra_callbacks"].append(
                     PassthroughScoring(HALLUCINATION_LOSS_KEY, on_train=True))
-            return self._fit_network(module, inputs, y_net, verbose=verbose, owner=owner,
-                                     **distillation_kwargs)
+            return self._fit_network(module, inputs, y_net, groups=groups,
+                                     split_seed=fit_seed(seed), verbose=verbose, owner=owner,
+                                     label=label, **distillation_kwargs)
 
     def _divergence_causes(self, distillation):
         causes, distillation_causes = super()._divergence_causes(distillation)
@@ -679,8 +722,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         held_out = {True: [], False: []}
         for split, (train, valid) in enumerate(splits, start=1):
             X_train, X_priv_train = _safe_indexing(X, train), _safe_indexing(X_priv, train)
+            groups_train = None if groups is None else groups[train]
             teachers = [self._fit_teacher(teacher, X_train, _safe_indexing(y, train),
-                                          X_priv_train, seed)
+                                          X_priv_train, groups_train, seed, quiet=True)
                         for teacher in self._teacher_list()]
             targets, _ = self._distillation_targets(teachers, X_train, X_priv_train,
                                                     y_net[train])
@@ -689,7 +733,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 kind = "distilled" if distil else "undistilled"
                 owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
                          f"split {split} of {len(splits)})")
-                net = self._train(rows, y_net[train], seed, distil=distil,
+                net = self._train(rows, y_net[train], groups_train, seed, distil=distil,
                                   hallucination_dims=hallucination_dims if distil else None,
                                   verbose=0, owner=owner)
                 outputs = forward_numpy(net, regular_inputs(inputs[REGULAR_INPUT][valid])).output
@@ -721,8 +765,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         fraction = self.safeguard_fraction
         n_valid = int(np.ceil(fraction * n_samples))
         n_splits = int(min(5, max(1, np.ceil(_SAFEGUARD_MIN_ROWS / n_valid))))
-        rows = np.zeros(n_samples)
-        grouped = groups is not None and len(np.unique(groups)) > 1
+        grouped = is_grouped(groups)
         # As the splitters count: the held-out side is rounded up.
         n_units = len(np.unique(groups)) if grouped else n_samples
         if np.ceil(fraction * n_units) >= n_units:
@@ -732,18 +775,8 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "none to train the safeguard's students on; expected a fraction below "
                 f"{1 - 1 / n_units:.2g} (the default is 0.2), or safeguard=None."
             )
-        if grouped:
-            splitter = GroupShuffleSplit(n_splits=n_splits, test_size=fraction,
-                                         random_state=seed)
-            return list(splitter.split(rows, groups=groups))
-        if self._has_labels:
-            _, counts = np.unique(y, return_counts=True)
-            if counts.min() >= 2 and len(counts) <= n_valid <= n_samples - len(counts):
-                splitter = StratifiedShuffleSplit(n_splits=n_splits, test_size=n_valid,
-                                                  random_state=seed)
-                return list(splitter.split(rows, y))
-        splitter = ShuffleSplit(n_splits=n_splits, test_size=n_valid, random_state=seed)
-        return list(splitter.split(rows))
+        return held_out_splits(y, groups, fraction, n_splits=n_splits, labels=self._has_labels,
+                               seed=seed)
 
     def _teacher_list(self):
         if not isinstance(self.teacher, list):
@@ -854,7 +887,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         weights = None if widths is None else self._normalised_teacher_weights(len(widths))
         arguments = METHODS[self.distillation].net_arguments(self, widths, weights,
                                                              self._selects_teacher())
-        arguments["extra_callbacks"] = [PassthroughScoring(DISTILLATION_LOSS_KEY, on_train=True)]
+        arguments["extra_callbacks"] = [PassthroughScoring(key, on_train=True)
+                                        for key in (TASK_LOSS_KEY, DISTILLATION_LOSS_KEY)]
         return arguments
 
     def _hallucination_targets(self, teacher, X, X_priv):
@@ -929,7 +963,9 @@ class PKDOTStudent(_PrivilegedEstimator):
         return self._task.teacher_task_losses(self, teacher, X, X_priv, y_net,
                                               "teacher_selection='best_per_batch'")
 
-    def _fit_teacher(self, teacher, X, y, X_priv, seed):
+    def _fit_teacher(self, teacher, X, y, X_priv, groups, seed, *, quiet=False):
+        """The fitted teacher of these rows; ``quiet`` silences its progress
+        (the safeguard's inner teachers)."""
         if isinstance(teacher, FrozenEstimator):
             check_is_fitted(teacher.estimator, msg=(
                 "teacher is a FrozenEstimator of an unfitted %(name)s; expected a fitted "
@@ -949,8 +985,12 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "teacher fitted elsewhere)."
                 )
             teacher = clone(teacher)
+        if quiet and "verbose" in teacher.get_params(deep=False):
+            teacher.set_params(verbose=0)
+        # A teacher whose fit takes groups holds out whole groups too.
+        fit_params = {"groups": groups} if groups is not None and _takes_groups(teacher) else {}
         try:
-            return teacher.fit(X, y, X_priv=X_priv)
+            return teacher.fit(X, y, X_priv=X_priv, **fit_params)
         except TrainingDivergedError as exc:
             raise TrainingDivergedError(
                 f"{type(self).__name__}: its teacher could not be trained. {exc}") from exc

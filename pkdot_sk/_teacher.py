@@ -67,8 +67,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         fused embedding); every fit trains a copy of it, its weights kept or
         re-initialised as ``module_weights`` says.
     <shared parameters: hidden_units, embedding_dim, dropout, max_epochs, batch_size, lr,
-        weight_decay, optimizer, optimizer_params, encoder_lr, validation_fraction, callbacks,
-        standardize, regression_loss, device, n_threads, random_state, verbose>
+        weight_decay, optimizer, optimizer_params, encoder_lr, validation_fraction,
+        early_stopping, n_iter_no_change, callbacks, standardize, regression_loss, device,
+        n_threads, random_state, verbose>
 
     Attributes
     ----------
@@ -165,6 +166,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         optimizer_params=None,
         encoder_lr=None,
         validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=10,
         callbacks=None,
         standardize=True,
         regression_loss="mse",
@@ -190,6 +193,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.optimizer_params = optimizer_params
         self.encoder_lr = encoder_lr
         self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.standardize = standardize
         self.regression_loss = regression_loss
@@ -199,7 +204,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.verbose = verbose
 
     @_replaces_state_on_success
-    def fit(self, X, y, X_priv=None):
+    def fit(self, X, y, X_priv=None, groups=None):
         """Train on the regular and privileged modalities.
 
         Parameters
@@ -218,6 +223,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             None trains a regular-only network (with a
             :class:`PrivilegedDataWarning`) and sets
             ``fitted_with_privileged_ = False``.
+        groups : array-like of shape (n_samples,) or None, default=None
+            Subject (or session) of each row: the rows held out by
+            ``validation_fraction`` / ``early_stopping`` are then whole
+            groups. Routed like X_priv with metadata routing on (no
+            ``set_fit_request`` needed).
 
         Returns
         -------
@@ -252,6 +262,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         X, y = self._validate_X_y(X, y)
         priv_names = string_columns(X_priv)
         X_priv = self._validate_X_priv(X_priv, X.shape[0])
+        groups = self._validate_groups(groups, X.shape[0])
         if X_priv is None:
             warnings.warn(
                 "PrivilegedTeacher.fit got X_priv=None: training on X alone, a teacher "
@@ -268,28 +279,34 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             self.priv_feature_names_in_ = priv_names
         elif hasattr(self, "priv_feature_names_in_"):
             del self.priv_feature_names_in_
-        groups = {}
+        modalities = {}
         if X_priv is not None:
-            groups = normalise_priv_groups(self.priv_groups, self.n_priv_features_in_,
-                                            priv_names)
-        priv_modules = priv_module_entries(self.priv_module, list(groups))
-        self.priv_dropped_ = [name for name, module in zip(groups, priv_modules)
+            modalities = normalise_priv_groups(self.priv_groups, self.n_priv_features_in_,
+                                               priv_names)
+        priv_modules = priv_module_entries(self.priv_module, list(modalities))
+        self.priv_dropped_ = [name for name, module in zip(modalities, priv_modules)
                               if is_drop(module)]
-        if groups and len(self.priv_dropped_) == len(groups):
+        if modalities and len(self.priv_dropped_) == len(modalities):
             raise ValueError(
-                f"priv_module drops every privileged modality {list(groups)}; keep at least "
-                "one, or fit with X_priv=None for a teacher without privileged data."
+                f"priv_module drops every privileged modality {list(modalities)}; keep at "
+                "least one, or fit with X_priv=None for a teacher without privileged data."
             )
-        self.priv_groups_ = {name: columns for name, columns in groups.items()
+        self.priv_groups_ = {name: columns for name, columns in modalities.items()
                              if name not in self.priv_dropped_}
         priv_modules = [module for module in priv_modules if not is_drop(module)]
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
         inputs = self._inputs(X, X_priv)
 
-        with self._seeded_torch(self._seed()):
+        seed = self._seed()
+        with self._seeded_torch(seed):
             module = self._build_module(inputs, priv_modules)
-            self.net_ = self._fit_network(module, inputs, y_net)
+            modalities = (f"X and X_priv ({len(self.priv_groups_)} privileged "
+                          f"modalit{'y' if len(self.priv_groups_) == 1 else 'ies'})"
+                          if self.fitted_with_privileged_ else "X alone")
+            self.net_ = self._fit_network(
+                module, inputs, y_net, groups=groups, split_seed=seed,
+                label=f"PrivilegedTeacher: training on {len(y_net)} rows of {modalities}")
         self._check_learnt(inputs, y_net)
         return self
 
@@ -412,9 +429,9 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         return [torch.cat(parts).numpy().astype(np.float32, copy=False)
                 for parts in zip(*chunks)]
 
-    def fit_transform(self, X, y, X_priv=None):
+    def fit_transform(self, X, y, X_priv=None, groups=None):
         """Fit, then return the fused embeddings of the training rows."""
-        return self.fit(X, y, X_priv=X_priv).transform(X, X_priv)
+        return self.fit(X, y, X_priv=X_priv, groups=groups).transform(X, X_priv)
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression)."""

@@ -437,3 +437,24 @@ def test_n_threads_holds_for_the_whole_fit_and_is_restored(clf_data):
         PKDOTStudent(n_threads=wanted, callbacks=[ThreadsSeen()], lr=1e30, **DISTIL).fit(
             X, y, X_priv=X_priv)
     assert torch.get_num_threads() == before
+
+
+def test_verbose_labels_each_phase_and_shows_the_task_and_distillation_losses(clf_data, capsys):
+    X, X_priv, y, _ = clf_data
+    student = PKDOTStudent(verbose=1, **DISTIL).fit(X, y, X_priv=X_priv)
+    out = capsys.readouterr().out
+    phases = ["PKDOTStudent: fitting its teacher(s) on 120 rows",
+              "PrivilegedTeacher: training on 120 rows of X and X_priv",
+              "PKDOTStudent: training the student on 120 rows of X with the 'pkdot' term "
+              "(weight 300)"]
+    assert [out.index(phase) for phase in phases] == sorted(out.index(p) for p in phases)
+    student_table = out[out.index(phases[2]):].splitlines()[1]
+    assert {"train_loss", "task_loss", "distillation_loss"} <= set(student_table.split())
+    # The documented relation between the logged columns, on the last epoch.
+    last = student.net_.history[-1]
+    assert last["train_loss"] == pytest.approx(
+        last["task_loss"] + 300 * last["distillation_loss"], rel=1e-4)
+    # Safeguard on: its decision is said; its inner teachers are silent.
+    PKDOTStudent(verbose=1, **FAST).fit(X, y, X_priv=X_priv)
+    out = capsys.readouterr().out
+    assert "PKDOTStudent safeguard: on " in out and out.count("PrivilegedTeacher:") == 1
