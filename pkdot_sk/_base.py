@@ -13,6 +13,7 @@ from skorch.callbacks import Callback, EarlyStopping, EpochScoring
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 from torch import nn
@@ -20,8 +21,9 @@ from torch import nn
 from ._constant_model import warn_if_constant
 from ._divergence import DivergenceCheck
 from ._inputs import read_array, read_sample_weight, read_targets
-from ._net import (BATCH_LOADING, REGULAR_INPUT, VALID_SCORE_KEY, MergeSingletonLoader,
-                   PrivilegedNet, forward_numpy, has_batch_norm, valid_score)
+from ._net import (BATCH_LOADING, REGULAR_INPUT, SAMPLE_WEIGHT_KEY, VALID_SCORE_KEY,
+                   MergeSingletonLoader, PrivilegedNet, forward_numpy, has_batch_norm,
+                   valid_score)
 from ._parameters import OPTIMIZERS, SHARED_CONSTRAINTS
 from ._splits import FixedSplit, held_out_splits, is_grouped
 from ._tasks import TASKS
@@ -35,6 +37,15 @@ def fit_seed(random_state):
     """The seed a fit with this ``random_state`` runs on (weights, batches,
     its validation split)."""
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def weight_entry(weights):
+    """The net's per-row weights (:data:`._net.SAMPLE_WEIGHT_KEY`) for these
+    rows, normalised to mean 1 (so that ``lr`` means what it means without
+    weights); empty for None."""
+    if weights is None:
+        return {}
+    return {SAMPLE_WEIGHT_KEY: (weights / weights.mean()).astype(np.float32)}
 
 
 def _silent(*args, **kwargs):
@@ -315,6 +326,32 @@ class _PrivilegedEstimator(BaseEstimator):
         )
         self.n_steps_in_ = None
         return X, y
+
+    def _row_weights(self, y, y_net, sample_weight):
+        """Each training row's weight in the task loss: ``sample_weight`` times
+        the ``class_weight`` of its label, as float64; None when every row
+        weighs the same (the unweighted loss, bit for bit)."""
+        weights = read_sample_weight(sample_weight, len(y_net))
+        if self.class_weight is not None:
+            if not self._has_labels:
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} needs labels; got task={self.task!r}. "
+                    "Weigh regression rows with fit's sample_weight instead.")
+            by_class = compute_sample_weight(self.class_weight, y)
+            weights = by_class if weights is None else weights * by_class
+        if weights is None:
+            return None
+        if not weights.any():
+            raise ValueError("sample_weight (times class_weight) is zero for every row; "
+                             "expected at least one positive weight.")
+        if self._has_labels:
+            kept = np.unique(y_net[weights > 0])
+            if len(kept) < 2:
+                raise ValueError(
+                    f"sample_weight leaves rows of a single class with a positive weight "
+                    f"(class {self.classes_[kept[0]].tolist()!r}); expected at least 2 classes "
+                    "to learn from.")
+        return None if np.all(weights == weights[0]) else weights
 
     @staticmethod
     def _validate_groups(groups, n_samples):

@@ -12,6 +12,9 @@ would be passed whole to every batch):
 * ``"z_priv_teacher"`` (a hallucinating student's targets: the teacher's
   privileged-modality embeddings, concatenated along the columns) is a loss
   target too;
+* ``"sample_weight"`` (each row's weight in the task loss, normalised to
+  mean 1 over the training rows; absent when every row weighs the same) is
+  passed to the criterion in ``get_loss``;
 * ``"teacher_task_loss"`` (several teachers with per-batch selection: each
   teacher's task loss on each sample, shape (n_samples, n_teachers),
   computed once per fit) is read in ``get_loss`` as well: summed over the
@@ -53,7 +56,9 @@ TEACHER_TASK_LOSS_KEY = "teacher_task_loss"
 TEACHER_INDEX_KEY = "teacher_index"
 TEACHER_SHARE_KEY = "teacher_share"
 VALID_SCORE_KEY = "valid_score"
-_TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY)
+SAMPLE_WEIGHT_KEY = "sample_weight"
+_TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY,
+                SAMPLE_WEIGHT_KEY)
 
 
 class NetworkOutput(NamedTuple):
@@ -219,7 +224,11 @@ class PrivilegedNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_pred = NetworkOutput(*y_pred)
         output, embedding = y_pred.output, y_pred.embedding
-        loss = super().get_loss(output, y_true, X=X, training=training)
+        if isinstance(X, Mapping) and SAMPLE_WEIGHT_KEY in X:
+            weights = to_tensor(X[SAMPLE_WEIGHT_KEY], device=self.device)
+            loss = self.criterion_(output, to_tensor(y_true, device=self.device), weights)
+        else:
+            loss = super().get_loss(output, y_true, X=X, training=training)
         if training and (self.distillation_loss is not None or self.hallucination_weight):
             # The training loss adds other terms: the task's own, for the log.
             self.history.record_batch(TASK_LOSS_KEY, loss.item())

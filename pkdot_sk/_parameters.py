@@ -147,6 +147,14 @@ int, default=10
 list of skorch callbacks or None, default=None
     Extra skorch callbacks (progress, early stopping, checkpoints); each
     fit uses fresh copies (a student's default teacher too).""", True),
+    "class_weight": SharedParameter(None, [None, StrOptions({"balanced"}), dict], """\
+None, "balanced" or dict, default=None
+    Weights of the classes (or levels) in the task loss, multiplied with
+    ``fit``'s ``sample_weight``: a dict ``{label: weight}`` (labels left
+    out weigh 1), or "balanced", ``n_samples / (n_classes *
+    np.bincount(y))`` as in scikit-learn, so that rare classes (high pain
+    levels, rare expressions) count as much as frequent ones. Tasks with
+    labels only (a ``ValueError`` for regression).""", True),
     "standardize": SharedParameter(True, ["boolean"], """\
 bool, default=True
     Standardise X, X_priv (and regression targets) with training-row

@@ -17,7 +17,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success,
-                    fit_seed)
+                    fit_seed, weight_entry)
+from ._inputs import read_sample_weight
 from ._distillation import DISTILLATION_METHODS, METHODS
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
@@ -57,10 +58,10 @@ def _safeguard_summary(report):
             f"bootstrap resamples: {decision}")
 
 
-def _takes_groups(estimator):
-    """Whether ``estimator.fit`` has a ``groups`` parameter."""
+def _takes(estimator, name):
+    """Whether ``estimator.fit`` has a parameter ``name``."""
     try:
-        return "groups" in inspect.signature(estimator.fit).parameters
+        return name in inspect.signature(estimator.fit).parameters
     except (TypeError, ValueError):
         return False
 
@@ -270,8 +271,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         the start.
     <shared parameters: module, module_weights, hidden_units, embedding_dim, dropout,
         max_epochs, batch_size, lr, weight_decay, optimizer, optimizer_params, encoder_lr,
-        validation_fraction, early_stopping, n_iter_no_change, callbacks, standardize,
-        regression_loss, device, n_threads, random_state, verbose>
+        validation_fraction, early_stopping, n_iter_no_change, callbacks, class_weight,
+        standardize, regression_loss, device, n_threads, random_state, verbose>
 
     Attributes
     ----------
@@ -404,6 +405,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         early_stopping=False,
         n_iter_no_change=10,
         callbacks=None,
+        class_weight=None,
         standardize=True,
         regression_loss="mse",
         device="cpu",
@@ -447,6 +449,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.class_weight = class_weight
         self.standardize = standardize
         self.regression_loss = regression_loss
         self.device = device
@@ -472,7 +475,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         return super().set_params(**params)
 
     @_replaces_state_on_success
-    def fit(self, X, y, X_priv=None, groups=None):
+    def fit(self, X, y, X_priv=None, groups=None, sample_weight=None):
         """Fit the teacher on these rows, then distil it into the student.
 
         Parameters
@@ -491,13 +494,23 @@ class PKDOTStudent(_PrivilegedEstimator):
             modalities). None trains without distillation
             (:class:`PrivilegedDataWarning`, ``distilled_=False``).
         groups : array-like of shape (n_samples,) or None, default=None
-            Subject (or session) of each row. The safeguard's validation
-            rows are then whole groups, as in leave-one-subject-out
-            evaluation; without groups they are rows stratified by class.
-            With metadata routing on, ``groups`` reaches ``fit`` without a
-            ``set_fit_request`` call (as X_priv does); with it off, pass it
-            in ``params`` (e.g. ``cross_val_score(..., params={"X_priv":
-            X_priv, "groups": groups})``) so that it is sliced per fold.
+            Subject (or session) of each row. The rows held out by the
+            safeguard, ``validation_fraction`` and ``early_stopping`` (the
+            student's and its teachers') are then whole groups, as in
+            leave-one-subject-out evaluation; without groups they are rows
+            stratified by class. With metadata routing on, ``groups``
+            reaches ``fit`` without a ``set_fit_request`` call (as X_priv
+            does); with it off, pass it in ``params`` (e.g.
+            ``cross_val_score(..., params={"X_priv": X_priv, "groups":
+            groups})``) so that it is sliced per fold.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each row in the task loss (times ``class_weight``),
+            also given to teachers whose ``fit`` takes it, and weighing the
+            safeguard's held-out score. The distillation term compares the
+            rows of a mini-batch with one another and is not weighted: a row
+            of weight 0 adds nothing to the task loss but still takes part
+            in the similarity structure of its batch. With metadata routing
+            on, request it with ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
@@ -537,6 +550,11 @@ class PKDOTStudent(_PrivilegedEstimator):
         X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
         groups = self._validate_groups(groups, X.shape[0])
         y_net = self._task.encode_targets(self, y)
+        weights = self._row_weights(y, y_net, sample_weight)
+        if weights is not None:
+            # The teachers weigh the same rows (a default one applies
+            # class_weight itself).
+            sample_weight = read_sample_weight(sample_weight, len(y_net))
 
         if self.hallucinate and X_priv_checked is None:
             raise ValueError(
@@ -550,19 +568,20 @@ class PKDOTStudent(_PrivilegedEstimator):
         x_net = self._as_float32(self.x_scaler_, X, "X")
         seed = self._seed()
         inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
-                                                          groups, seed)
-        inputs = regular_inputs(x_net, **inputs)
+                                                          groups, sample_weight, seed)
+        inputs = regular_inputs(x_net, **inputs, **weight_entry(weights))
         distil = self.teacher_ is not None
         self.safeguard_ = None
         with solver_report() as report:
             if distil and self.safeguard == "validation":
                 self.safeguard_ = self._validate_distillation(
-                    inputs, X, y, X_priv, y_net, groups, seed, hallucination_dims)
+                    inputs, X, y, X_priv, y_net, groups, sample_weight, weights, seed,
+                    hallucination_dims)
                 distil = self.safeguard_["distilled"]
                 if self.verbose:
                     print(_safeguard_summary(self.safeguard_), flush=True)
             if not distil:
-                inputs = regular_inputs(inputs[REGULAR_INPUT])
+                inputs = regular_inputs(inputs[REGULAR_INPUT], **weight_entry(weights))
                 hallucination_dims = None
                 if hasattr(self, "hallucinated_modalities_"):
                     del self.hallucinated_modalities_
@@ -584,7 +603,8 @@ class PKDOTStudent(_PrivilegedEstimator):
             )
         return self
 
-    def _teacher_inputs(self, X, y, X_priv, X_priv_checked, y_net, groups, seed):
+    def _teacher_inputs(self, X, y, X_priv, X_priv_checked, y_net, groups, sample_weight,
+                        seed):
         """Fit the teachers (``teachers_``) and compute what the student learns
         from them, once per fit: per-sample arrays keyed as the net expects,
         and the widths of the hallucination targets (None without)."""
@@ -607,7 +627,7 @@ class PKDOTStudent(_PrivilegedEstimator):
             return inputs, hallucination_dims
         if self.verbose:
             print(f"PKDOTStudent: fitting its teacher(s) on {len(y_net)} rows", flush=True)
-        self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, groups, seed)
+        self.teachers_ = [self._fit_teacher(teacher, X, y, X_priv, groups, sample_weight, seed)
                           for teacher in self._teacher_list()]
         self.teacher_ = self.teachers_[0]
         return self._distillation_targets(self.teachers_, X, X_priv, y_net)
@@ -699,8 +719,8 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "distillation_weight too large for this distillation method")
         return causes, distillation_causes
 
-    def _validate_distillation(self, inputs, X, y, X_priv, y_net, groups, seed,
-                               hallucination_dims):
+    def _validate_distillation(self, inputs, X, y, X_priv, y_net, groups, sample_weight,
+                               weights, seed, hallucination_dims):
         """The safeguard: does distillation beat the task loss alone on held-out rows?
 
         On each of the safeguard's splits, teachers are fitted on the inner
@@ -723,13 +743,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         for split, (train, valid) in enumerate(splits, start=1):
             X_train, X_priv_train = _safe_indexing(X, train), _safe_indexing(X_priv, train)
             groups_train = None if groups is None else groups[train]
+            sample_weight_train = None if sample_weight is None else sample_weight[train]
+            weights_train = weight_entry(None if weights is None else weights[train])
             teachers = [self._fit_teacher(teacher, X_train, _safe_indexing(y, train),
-                                          X_priv_train, groups_train, seed, quiet=True)
+                                          X_priv_train, groups_train, sample_weight_train, seed,
+                                          quiet=True)
                         for teacher in self._teacher_list()]
             targets, _ = self._distillation_targets(teachers, X_train, X_priv_train,
                                                     y_net[train])
             for distil in (True, False):
-                rows = regular_inputs(inputs[REGULAR_INPUT][train], **(targets if distil else {}))
+                rows = regular_inputs(inputs[REGULAR_INPUT][train], **weights_train,
+                                      **(targets if distil else {}))
                 kind = "distilled" if distil else "undistilled"
                 owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
                          f"split {split} of {len(splits)})")
@@ -742,8 +766,13 @@ class PKDOTStudent(_PrivilegedEstimator):
         y_pred, y_pred_none = (np.concatenate([pred for _, pred in held_out[distil]])
                                for distil in (True, False))
 
-        def score(predictions, sample_weight=None):
-            return self._validation_score(y[valid], predictions, sample_weight)
+        # Held-out rows count by their weight (bootstrap counts times it).
+        row_weights = None if weights is None or not weights[valid].any() else weights[valid]
+
+        def score(predictions, counts=None):
+            combined = (counts if row_weights is None else row_weights if counts is None
+                        else counts * row_weights)
+            return self._validation_score(y[valid], predictions, combined)
 
         win_rate = _bootstrap_win_rate(score, y_pred, y_pred_none, valid, seed)
         return {"distilled": _distillation_validates(win_rate, n_distinct),
@@ -963,7 +992,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         return self._task.teacher_task_losses(self, teacher, X, X_priv, y_net,
                                               "teacher_selection='best_per_batch'")
 
-    def _fit_teacher(self, teacher, X, y, X_priv, groups, seed, *, quiet=False):
+    def _fit_teacher(self, teacher, X, y, X_priv, groups, sample_weight, seed, *, quiet=False):
         """The fitted teacher of these rows; ``quiet`` silences its progress
         (the safeguard's inner teachers)."""
         if isinstance(teacher, FrozenEstimator):
@@ -987,8 +1016,10 @@ class PKDOTStudent(_PrivilegedEstimator):
             teacher = clone(teacher)
         if quiet and "verbose" in teacher.get_params(deep=False):
             teacher.set_params(verbose=0)
-        # A teacher whose fit takes groups holds out whole groups too.
-        fit_params = {"groups": groups} if groups is not None and _takes_groups(teacher) else {}
+        # A teacher whose fit takes them holds out whole groups and weighs rows too.
+        fit_params = {name: value for name, value in (("groups", groups),
+                                                      ("sample_weight", sample_weight))
+                      if value is not None and _takes(teacher, name)}
         try:
             return teacher.fit(X, y, X_priv=X_priv, **fit_params)
         except TrainingDivergedError as exc:

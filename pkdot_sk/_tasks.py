@@ -72,17 +72,52 @@ def coral_loss(logits, levels):
        regression for neural networks with application to age estimation."
        Pattern Recognition Letters 140, 2020.
     """
+    return _coral_per_sample(logits, levels).mean()
+
+
+def _coral_per_sample(logits, levels):
+    """:func:`coral_loss` of each row, shape (B,)."""
     thresholds = torch.arange(logits.shape[1], device=logits.device)
     targets = (levels.reshape(-1, 1) > thresholds).to(logits.dtype)
-    per_threshold = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    return per_threshold.sum(dim=1).mean()
+    return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(dim=1)
 
 
-class CoralLoss(nn.Module):
+class _WeightedCriterion(nn.Module):
+    """A task loss as a skorch criterion, optionally weighted per sample.
+
+    Without weights it is the plain mean loss; with ``sample_weight`` (one
+    per row of the batch, normalised by the estimator to mean 1 over the
+    training rows) it is the mean of the weighted per-sample losses, so
+    that a batch counts in proportion to its rows' weights.
+    """
+
+    def forward(self, output, target, sample_weight=None):
+        if sample_weight is None:
+            return self.mean_loss(output, target)
+        return (sample_weight * self.per_sample(output, target)).mean()
+
+
+class CrossEntropyCriterion(_WeightedCriterion):
+    mean_loss = staticmethod(F.cross_entropy)
+
+    @staticmethod
+    def per_sample(logits, labels):
+        return F.cross_entropy(logits, labels, reduction="none")
+
+
+class MSECriterion(_WeightedCriterion):
+    mean_loss = staticmethod(F.mse_loss)
+
+    @staticmethod
+    def per_sample(y_pred, y_true):
+        return ((y_pred - y_true) ** 2).reshape(len(y_pred), -1).mean(dim=1)
+
+
+class CoralLoss(_WeightedCriterion):
     """:func:`coral_loss` as a skorch criterion."""
 
-    def forward(self, logits, levels):
-        return coral_loss(logits, levels)
+    mean_loss = staticmethod(coral_loss)
+    per_sample = staticmethod(_coral_per_sample)
 
 
 def ordinal_levels(logits):
@@ -113,8 +148,12 @@ class CCCLoss(torch.nn.Module):
     check, with the estimator, the epoch and the likely causes.
     """
 
-    def forward(self, y_pred, y_true):
-        return _ccc_loss(y_pred, y_true, 1e-8)
+    def forward(self, y_pred, y_true, sample_weight=None):
+        # The CCC is a statistic of the batch: weights weigh its moments. A
+        # batch of rows of weight 0 teaches nothing.
+        if sample_weight is not None and not bool(sample_weight.sum() > 0):
+            return y_pred.sum() * 0.0
+        return _ccc_loss(y_pred, y_true, 1e-8, sample_weight)
 
 
 # ------------------------------------------------------------------ tasks
@@ -157,7 +196,7 @@ class Classification(_Labels):
         return nn.Linear(width, n_outputs)
 
     def criterion(self, regression_loss):
-        return nn.CrossEntropyLoss
+        return CrossEntropyCriterion
 
     def proba(self, outputs):
         return torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
@@ -271,7 +310,7 @@ class Regression:
         return nn.Linear(width, n_outputs)
 
     def criterion(self, regression_loss):
-        return CCCLoss if regression_loss == "ccc" else nn.MSELoss
+        return CCCLoss if regression_loss == "ccc" else MSECriterion
 
     def decode(self, estimator, outputs):
         values = estimator.y_scaler_.inverse_transform(outputs.astype(np.float64))

@@ -11,7 +11,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success
+from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success,
+                    weight_entry)
 from ._modalities import (is_drop, normalise_priv_groups, priv_module_entries,
                           select_priv_columns, string_columns)
 from ._net import PRIVILEGED_INPUT, REGULAR_INPUT
@@ -68,8 +69,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         re-initialised as ``module_weights`` says.
     <shared parameters: hidden_units, embedding_dim, dropout, max_epochs, batch_size, lr,
         weight_decay, optimizer, optimizer_params, encoder_lr, validation_fraction,
-        early_stopping, n_iter_no_change, callbacks, standardize, regression_loss, device,
-        n_threads, random_state, verbose>
+        early_stopping, n_iter_no_change, callbacks, class_weight, standardize, regression_loss,
+        device, n_threads, random_state, verbose>
 
     Attributes
     ----------
@@ -169,6 +170,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         early_stopping=False,
         n_iter_no_change=10,
         callbacks=None,
+        class_weight=None,
         standardize=True,
         regression_loss="mse",
         device="cpu",
@@ -196,6 +198,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
+        self.class_weight = class_weight
         self.standardize = standardize
         self.regression_loss = regression_loss
         self.device = device
@@ -204,7 +207,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.verbose = verbose
 
     @_replaces_state_on_success
-    def fit(self, X, y, X_priv=None, groups=None):
+    def fit(self, X, y, X_priv=None, groups=None, sample_weight=None):
         """Train on the regular and privileged modalities.
 
         Parameters
@@ -228,6 +231,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             ``validation_fraction`` / ``early_stopping`` are then whole
             groups. Routed like X_priv with metadata routing on (no
             ``set_fit_request`` needed).
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each row in the task loss (times ``class_weight``);
+            ``valid_loss`` is weighted too, ``valid_score`` is not. With
+            metadata routing on, request it with
+            ``set_fit_request(sample_weight=True)``, as in scikit-learn.
 
         Returns
         -------
@@ -271,6 +279,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 stacklevel=3,
             )
         y_net = self._task.encode_targets(self, y)
+        weights = self._row_weights(y, y_net, sample_weight)
         self.fitted_with_privileged_ = X_priv is not None
         self.n_priv_features_in_ = 0 if X_priv is None else X_priv.shape[-1]
         self.n_priv_steps_in_ = (X_priv.shape[1] if X_priv is not None and X_priv.ndim == 3
@@ -296,7 +305,7 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         priv_modules = [module for module in priv_modules if not is_drop(module)]
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
-        inputs = self._inputs(X, X_priv)
+        inputs = self._inputs(X, X_priv, **weight_entry(weights))
 
         seed = self._seed()
         with self._seeded_torch(seed):
@@ -348,9 +357,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             (f"priv_encoders.{index}", self._priv_module_name(name))
             for index, name in enumerate(self.priv_groups_)]
 
-    def _inputs(self, X, X_priv):
-        """Scaled float32 inputs in the SliceDict the net batches."""
-        inputs = {REGULAR_INPUT: self._as_float32(self.x_scaler_, X, "X")}
+    def _inputs(self, X, X_priv, **targets):
+        """Scaled float32 inputs in the SliceDict the net batches, with the
+        loss ``targets`` (the training rows' weights)."""
+        inputs = {REGULAR_INPUT: self._as_float32(self.x_scaler_, X, "X"), **targets}
         if X_priv is not None:
             inputs[PRIVILEGED_INPUT] = self._as_float32(self.priv_scaler_, X_priv, "X_priv")
         return SliceDict(**inputs)
@@ -429,9 +439,10 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         return [torch.cat(parts).numpy().astype(np.float32, copy=False)
                 for parts in zip(*chunks)]
 
-    def fit_transform(self, X, y, X_priv=None, groups=None):
+    def fit_transform(self, X, y, X_priv=None, groups=None, sample_weight=None):
         """Fit, then return the fused embeddings of the training rows."""
-        return self.fit(X, y, X_priv=X_priv, groups=groups).transform(X, X_priv)
+        return self.fit(X, y, X_priv=X_priv, groups=groups,
+                        sample_weight=sample_weight).transform(X, X_priv)
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression)."""

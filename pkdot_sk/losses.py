@@ -644,15 +644,25 @@ def ccc_loss(y_pred, y_true, *, eps=1e-8):
     return _ccc_loss(y_pred, y_true, eps)
 
 
-def _ccc_loss(y_pred, y_true, eps):
-    """:func:`ccc_loss` on arguments already checked."""
+def _ccc_loss(y_pred, y_true, eps, sample_weight=None):
+    """:func:`ccc_loss` on arguments already checked; ``sample_weight`` (one
+    per row, not all zero) weighs the moments."""
     y_true = y_true.detach().to(dtype=y_pred.dtype, device=y_pred.device)
     if y_pred.ndim == 1:
         y_pred, y_true = y_pred[:, None], y_true[:, None]
-    mean_pred, mean_true = y_pred.mean(dim=0), y_true.mean(dim=0)
+    if sample_weight is None:
+        def mean(values):
+            return values.mean(dim=0)
+    else:
+        weights = sample_weight.to(y_pred.dtype).reshape(-1, 1)
+        weights = weights / weights.sum()
+
+        def mean(values):
+            return (weights * values).sum(dim=0)
+    mean_pred, mean_true = mean(y_pred), mean(y_true)
     dev_pred, dev_true = y_pred - mean_pred, y_true - mean_true
-    var_pred = (dev_pred**2).mean(dim=0)
-    var_true = (dev_true**2).mean(dim=0)
-    covariance = (dev_pred * dev_true).mean(dim=0)
+    var_pred = mean(dev_pred**2)
+    var_true = mean(dev_true**2)
+    covariance = mean(dev_pred * dev_true)
     ccc = 2.0 * covariance / (var_pred + var_true + (mean_pred - mean_true) ** 2 + eps)
     return (1.0 - ccc).mean()

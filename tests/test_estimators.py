@@ -458,3 +458,75 @@ def test_verbose_labels_each_phase_and_shows_the_task_and_distillation_losses(cl
     PKDOTStudent(verbose=1, **FAST).fit(X, y, X_priv=X_priv)
     out = capsys.readouterr().out
     assert "PKDOTStudent safeguard: on " in out and out.count("PrivilegedTeacher:") == 1
+
+
+@pytest.mark.parametrize("estimator", [PrivilegedTeacher, PKDOTStudent])
+def test_equal_sample_weights_give_the_unweighted_fit_bit_for_bit(estimator, clf_data):
+    X, X_priv, y, _ = clf_data
+    settings = DISTIL if estimator is PKDOTStudent else FAST
+    plain = estimator(**settings).fit(X, y, X_priv=X_priv)
+    weighted = estimator(**settings).fit(X, y, X_priv=X_priv, sample_weight=np.full(len(y), 2.5))
+    np.testing.assert_array_equal(plain.predict_proba(X, X_priv) if estimator is
+                                  PrivilegedTeacher else plain.predict_proba(X),
+                                  weighted.predict_proba(X, X_priv) if estimator is
+                                  PrivilegedTeacher else weighted.predict_proba(X))
+
+
+def test_balanced_class_weight_changes_the_decision_on_imbalanced_data():
+    from pkdot_sk.datasets import make_privileged_classification
+
+    X, X_priv, y, _ = make_privileged_classification(n_subjects=4, n_samples_per_subject=100,
+                                                     n_classes=2, noise=2.0, random_state=1)
+    rare = np.flatnonzero(y == 1)[:40]  # 40 of about 240 rows: class 1 is rare
+    keep = np.concatenate([np.flatnonzero(y == 0), rare])
+    X, X_priv, y = X[keep], X_priv[keep], y[keep]
+    settings = dict(distillation="none", max_epochs=20, random_state=0)
+    plain = PKDOTStudent(**settings).fit(X, y)
+    balanced = PKDOTStudent(class_weight="balanced", **settings).fit(X, y)
+    # Balanced weights predict the rare class more often, recalling more of it.
+    assert (balanced.predict(X) == 1).sum() > 1.5 * (plain.predict(X) == 1).sum()
+    assert (balanced.predict(X)[y == 1] == 1).mean() > (plain.predict(X)[y == 1] == 1).mean()
+    # The same as passing those weights to fit.
+    from sklearn.utils.class_weight import compute_sample_weight
+    by_hand = PKDOTStudent(**settings).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_array_equal(by_hand.predict_proba(X), balanced.predict_proba(X))
+
+
+def test_sample_weight_reaches_the_default_teacher_and_the_safeguard(clf_data, monkeypatch):
+    X, X_priv, y, groups = clf_data
+    seen = []
+    fit = PrivilegedTeacher.fit
+
+    def spy(self, X, y, X_priv=None, groups=None, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight).copy())
+        return fit(self, X, y, X_priv=X_priv, groups=groups, sample_weight=sample_weight)
+
+    monkeypatch.setattr(PrivilegedTeacher, "fit", spy)
+    weights = np.linspace(0.5, 2.0, len(y))
+    student = PKDOTStudent(**FAST).fit(X, y, X_priv=X_priv, groups=groups,
+                                       sample_weight=weights)
+    # The student's teacher got every weight, the safeguard's inner teachers
+    # their rows' weights.
+    assert len(seen) == student.safeguard_["n_splits"] + 1
+    np.testing.assert_array_equal(seen[0], weights)
+    assert all(len(w) < len(y) and set(w) <= set(weights) for w in seen[1:])
+
+
+@pytest.mark.parametrize("task, kwargs, match", [
+    ("classification", {"sample_weight": "zeros"}, "zero for every row"),
+    ("classification", {"sample_weight": "one class"}, r"single class .* at least 2 classes"),
+    ("regression", {"class_weight": "balanced"}, "class_weight='balanced' needs labels"),
+    ("classification", {"sample_weight": "short"}, r"sample_weight has shape \(5,\)"),
+])
+def test_bad_weights_raise_naming_the_argument(task, kwargs, match, clf_data):
+    X, X_priv, y, _ = clf_data
+    weights = {"zeros": np.zeros(len(y)), "one class": (y == y[0]).astype(float),
+               "short": np.ones(5)}
+    fit_params = {}
+    params = dict(FAST)
+    if "sample_weight" in kwargs:
+        fit_params["sample_weight"] = weights[kwargs["sample_weight"]]
+    else:
+        params.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        PrivilegedTeacher(task, **params).fit(X, y.astype(float), X_priv=X_priv, **fit_params)

@@ -105,3 +105,25 @@ def test_ordinal_bad_input(ord_data):
     for method in ("logit", "gd"):
         with pytest.raises(ValueError, match=f"distillation='{method}'.*ordinal"):
             PKDOTStudent(task="ordinal", distillation=method, **FAST).fit(X, y, X_priv=X_priv)
+
+
+@pytest.mark.parametrize("criterion, make_target", [
+    ("CrossEntropyCriterion", lambda g: torch.randint(0, 3, (6,), generator=g)),
+    ("MSECriterion", lambda g: torch.randn(6, 2, generator=g)),
+    ("CoralLoss", lambda g: torch.randint(0, 3, (6,), generator=g)),
+    ("CCCLoss", lambda g: torch.randn(6, 2, generator=g)),
+])
+def test_integer_weights_in_a_criterion_equal_repeated_rows(criterion, make_target):
+    # The estimators normalise the weights to mean 1; then a row of weight k
+    # counts as k copies of it in the batch.
+    from pkdot_sk import _tasks
+
+    g = torch.Generator().manual_seed(0)
+    width = 3 if criterion == "CrossEntropyCriterion" else 2
+    output, target = torch.randn(6, width, generator=g), make_target(g)
+    counts = torch.tensor([1, 3, 0, 2, 1, 5])
+    weights = counts / counts.float().mean()
+    loss = getattr(_tasks, criterion)()
+    repeated = loss(output.repeat_interleave(counts, dim=0),
+                    target.repeat_interleave(counts, dim=0))
+    torch.testing.assert_close(loss(output, target, weights), repeated)

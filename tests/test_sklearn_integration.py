@@ -73,14 +73,18 @@ def test_grid_search_over_ot_and_teacher_params_loso(clf_data):
     assert set(search.best_params_) == set(grid)
 
 
-# No expected failures: every check of scikit-learn passes. One test per
-# check and estimator, so a failure names its check.
+# One expected failure, as for scikit-learn's own MLPClassifier: a row of
+# weight 2 is not the same fit as that row twice, which mini-batches place
+# apart. Every other check passes. One test per check and estimator, so a
+# failure names its check.
 @parametrize_with_checks([
     PKDOTStudent(max_epochs=30, lr=1e-2, random_state=0),
     PKDOTStudent(task="regression", max_epochs=30, lr=1e-2, random_state=0),
     PrivilegedTeacher(max_epochs=30, lr=1e-2, random_state=0),
     PrivilegedTeacher(task="regression", max_epochs=30, lr=1e-2, random_state=0),
-])
+], expected_failed_checks=lambda estimator: {
+    "check_sample_weight_equivalence_on_dense_data":
+        "mini-batch training: a weighted row and repeated rows fall in different batches"})
 def test_check_estimator(estimator, check):
     # The checks fit without X_priv, which warns by design.
     with warnings.catch_warnings():
