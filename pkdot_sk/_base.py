@@ -145,8 +145,8 @@ def _replaces_state_on_success(fit):
 
 def _overflow_message(scaler, X, scaled, name):
     """Why ``scaled`` (``X`` through ``scaler``, as float32) is not finite."""
-    columns = np.flatnonzero(~np.isfinite(scaled).all(axis=0))
-    largest = float(np.abs(X[:, columns]).max())
+    columns = np.flatnonzero(~(np.isfinite(scaled) | np.isnan(X)).all(axis=0))
+    largest = float(np.nanmax(np.abs(X[:, columns])))
     variance = getattr(scaler, "var_", None)
     if variance is not None and not np.isfinite(variance[columns]).all():
         why = "their variance overflows float64 when standardised"
@@ -367,16 +367,29 @@ class _PrivilegedEstimator(BaseEstimator):
         return groups
 
     def _validate_X_priv(self, X_priv, n_samples):
-        """Check X_priv; ``None`` passes through. Returns a float array."""
+        """Check X_priv; ``None`` passes through. Returns a float array.
+
+        NaN is allowed: it marks a privileged modality that a row lacks (the
+        teacher checks that each modality is missing as a whole); infinite
+        values are not."""
         if X_priv is None:
             return None
         X_priv = read_array(X_priv, "X_priv", n_samples=n_samples)
         if _check_ndim(X_priv, "X_priv") == 3:
-            X_priv = self._check_sequences(X_priv, "X_priv")
+            X_priv = self._check_sequences(X_priv, "X_priv", ensure_all_finite="allow-nan")
         else:
             X_priv = check_array(
-                X_priv, dtype=[np.float64, np.float32], input_name="X_priv", estimator=self
+                X_priv, dtype=[np.float64, np.float32], input_name="X_priv", estimator=self,
+                ensure_all_finite="allow-nan",
             )
+        if np.isinf(X_priv).any():
+            raise ValueError(
+                "X_priv contains infinity; expected finite values, or NaN for all the values "
+                "of a modality that a row lacks (a signal that was not recorded).")
+        if np.isnan(X_priv).all():
+            raise ValueError(
+                "X_priv is NaN everywhere: no row has privileged data; expected some rows "
+                "recorded, or X_priv=None to train without privileged data.")
         if X_priv.shape[0] != n_samples:
             raise ValueError(
                 f"X_priv has {X_priv.shape[0]} rows but X has {n_samples}; expected one "
@@ -385,10 +398,10 @@ class _PrivilegedEstimator(BaseEstimator):
         return X_priv
 
     # ------------------------------------------------------------ sequences
-    def _check_sequences(self, X, name):
+    def _check_sequences(self, X, name, ensure_all_finite=True):
         """A finite float array of shape (n_samples, n_steps, n_features)."""
         X = check_array(X, dtype=[np.float64, np.float32], allow_nd=True, input_name=name,
-                        estimator=self)
+                        estimator=self, ensure_all_finite=ensure_all_finite)
         if X.shape[1] < 1 or X.shape[2] < 1:
             raise ValueError(
                 f"{name} has shape {X.shape}: sequences need at least one step and one "
@@ -449,7 +462,8 @@ class _PrivilegedEstimator(BaseEstimator):
         flat = X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X
         with np.errstate(over="ignore", invalid="ignore"):
             scaled = scaler.transform(flat).astype(np.float32)
-        if not np.isfinite(scaled).all():
+        # NaN in, NaN out: a missing modality of X_priv, masked by the teacher.
+        if not (np.isfinite(scaled) | np.isnan(flat)).all():
             raise ValueError(_overflow_message(scaler, flat, scaled, name))
         return scaled.reshape(X.shape)
 

@@ -190,3 +190,41 @@ def select_priv_columns(X_priv, names):
             + "."
         )
     return X_priv[list(names)]
+
+
+def present_modalities(X_priv, modalities, *, require_each=False, hint=""):
+    """Which privileged modalities each row has: (n_samples, n_modalities)
+    bool, or None when every row has all of them.
+
+    A modality is missing from a row when all its values there are NaN (all
+    its columns, and all steps for sequences): the marker of a signal that
+    was not recorded. NaN in some of a modality's values only is a
+    ValueError, as is a modality missing from every row when
+    ``require_each`` (the training rows: its encoder would learn nothing).
+    ``hint`` ends the error of a partly missing modality.
+    """
+    if not np.isnan(X_priv).any():
+        return None
+    present = []
+    for name, columns in modalities.items():
+        block = np.isnan(X_priv[..., columns]).reshape(len(X_priv), -1)
+        missing = block.all(axis=1)
+        partial = block.any(axis=1) & ~missing
+        if partial.any():
+            row = int(np.flatnonzero(partial)[0])
+            raise ValueError(
+                f"X_priv has NaN in some but not all values of modality {name!r} in "
+                f"{int(partial.sum())} row(s) (first: row {row}); expected each modality of a "
+                "row either recorded (no NaN) or missing as a whole (all its values NaN, the "
+                "marker of a signal that was not recorded). Impute the partly missing values, "
+                f"or mark the whole modality missing in those rows.{hint}"
+            )
+        if require_each and missing.all():
+            raise ValueError(
+                f"X_priv: modality {name!r} is missing (all NaN) in every training row; "
+                "expected it recorded in some rows. Drop its columns, or declare it with "
+                "priv_module={..., " f"{name!r}: 'drop'" "}."
+            )
+        present.append(~missing)
+    present = np.column_stack(present) if present else np.ones((len(X_priv), 0), dtype=bool)
+    return None if present.all() else present

@@ -4,8 +4,13 @@ Per-sample extras travel *inside* X as a :class:`skorch.helper.SliceDict` so
 that skorch batches and shuffles them with the rows (extra ``fit`` params
 would be passed whole to every batch):
 
-* ``REGULAR_INPUT`` (``"x"``) and ``PRIVILEGED_INPUT`` (``"x_priv"``) are
-  module inputs: skorch passes them to ``forward`` by name;
+* ``REGULAR_INPUT`` (``"x"``), ``PRIVILEGED_INPUT`` (``"x_priv"``) and
+  ``PRESENT_INPUT`` (``"priv_present"``: which privileged modalities each row
+  has, only when some row lacks one) are module inputs: skorch passes them to
+  ``forward`` by name;
+* ``"distilled_rows"`` (1 for the rows with privileged data, 0 for those
+  without; only when some row has none) restricts the distillation term to
+  the rows that have a teacher embedding worth distilling;
 * ``"z_teacher"`` (the frozen teacher's embeddings, or its outputs for
   output-matching methods, computed once per fit) is a loss target: it is
   kept away from the module and read in ``get_loss``;
@@ -47,6 +52,7 @@ from .losses import best_teacher_index
 # The networks' forward parameter names (tests/test_net.py checks them).
 REGULAR_INPUT = "x"
 PRIVILEGED_INPUT = "x_priv"
+PRESENT_INPUT = "priv_present"
 TEACHER_EMBEDDING_KEY = "z_teacher"
 DISTILLATION_LOSS_KEY = "distillation_loss"
 TASK_LOSS_KEY = "task_loss"
@@ -57,8 +63,9 @@ TEACHER_INDEX_KEY = "teacher_index"
 TEACHER_SHARE_KEY = "teacher_share"
 VALID_SCORE_KEY = "valid_score"
 SAMPLE_WEIGHT_KEY = "sample_weight"
+DISTILLED_ROWS_KEY = "distilled_rows"
 _TARGET_KEYS = (TEACHER_EMBEDDING_KEY, HALLUCINATION_TARGET_KEY, TEACHER_TASK_LOSS_KEY,
-                SAMPLE_WEIGHT_KEY)
+                SAMPLE_WEIGHT_KEY, DISTILLED_ROWS_KEY)
 
 
 class NetworkOutput(NamedTuple):
@@ -250,9 +257,18 @@ class PrivilegedNet(NeuralNet):
                 student = self.module_.adapter(embedding)
             else:
                 student = embedding
-            if TEACHER_TASK_LOSS_KEY in X:
+            teacher_losses = (to_tensor(X[TEACHER_TASK_LOSS_KEY], device=self.device)
+                              if TEACHER_TASK_LOSS_KEY in X else None)
+            if DISTILLED_ROWS_KEY in X:
+                # Rows without privileged data have nothing to distil.
+                rows = to_tensor(X[DISTILLED_ROWS_KEY], device=self.device).bool()
+                student, target = student[rows], target[rows]
+                teacher_losses = None if teacher_losses is None else teacher_losses[rows]
+            if len(target) == 0:
+                distillation = student.sum() * 0.0  # no row of the batch to distil
+            elif teacher_losses is not None:
                 # One teacher per batch: the lowest total task loss on its rows.
-                totals = to_tensor(X[TEACHER_TASK_LOSS_KEY], device=self.device).sum(dim=0)
+                totals = teacher_losses.sum(dim=0)
                 self.history.record_batch(TEACHER_INDEX_KEY, best_teacher_index(totals))
                 distillation = self.distillation_loss(student, target, totals)
             else:

@@ -21,7 +21,8 @@ from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state
 from ._inputs import read_sample_weight
 from ._distillation import DISTILLATION_METHODS, METHODS
 from ._divergence import TrainingDivergedError
-from ._net import (DISTILLATION_LOSS_KEY, HALLUCINATION_LOSS_KEY, HALLUCINATION_TARGET_KEY,
+from ._net import (DISTILLATION_LOSS_KEY, DISTILLED_ROWS_KEY, HALLUCINATION_LOSS_KEY,
+                   HALLUCINATION_TARGET_KEY,
                    REGULAR_INPUT, TASK_LOSS_KEY, TEACHER_EMBEDDING_KEY, TEACHER_TASK_LOSS_KEY,
                    forward_numpy, regular_inputs)
 from ._teacher import PrivilegedTeacher
@@ -56,6 +57,13 @@ def _safeguard_summary(report):
             f"{report['score']:.4g}, the student without distillation "
             f"{report['score_none']:.4g}; distillation won {report['win_rate']:.0%} of the "
             f"bootstrap resamples: {decision}")
+
+
+def _rows_with_privileged_data(X_priv):
+    """Rows whose X_priv is not NaN throughout (some privileged modality
+    recorded): those with a teacher embedding worth distilling."""
+    values = np.asarray(X_priv, dtype=np.float64)
+    return ~np.isnan(values).reshape(len(values), -1).all(axis=1)
 
 
 def _takes(estimator, name):
@@ -277,11 +285,15 @@ class PKDOTStudent(_PrivilegedEstimator):
     Attributes
     ----------
     net_ : pkdot_sk._net.PrivilegedNet
-        The fitted student net; ``net_.history`` holds ``train_loss`` and,
-        when distilled, ``distillation_loss`` per epoch (and
-        ``hallucination_loss`` with ``hallucinate=True``; ``teacher_index``
-        per batch and ``teacher_share`` per epoch with several teachers and
-        ``teacher_selection="best_per_batch"``).
+        The fitted student net. ``net_.history`` holds per epoch
+        ``train_loss`` (the loss minimised); when distilled also
+        ``task_loss`` and ``distillation_loss`` (``train_loss = task_loss +
+        weight x distillation_loss``, per batch, averaged over the epoch);
+        with ``validation_fraction`` or ``early_stopping``, ``valid_loss``
+        and ``valid_score`` (the task's score on the held-out rows, higher
+        is better); ``hallucination_loss`` with ``hallucinate=True``;
+        ``teacher_index`` per batch and ``teacher_share`` per epoch with
+        several teachers and ``teacher_selection="best_per_batch"``.
     teacher_ : estimator or None
         The teacher fitted (fitted clone, or the FrozenEstimator), also when
         the safeguard then trained without it; the first one with several
@@ -491,7 +503,11 @@ class PKDOTStudent(_PrivilegedEstimator):
             Privileged data, one row or sequence per sample of X (its number
             of steps may differ from X's), passed as given to the teacher
             (whose ``priv_groups`` may split 2-D X_priv into several
-            modalities). None trains without distillation
+            modalities). NaN marks what a row lacks, as for the teacher: a
+            modality missing as a whole, or the whole row when nothing was
+            recorded for it; such a row trains the task loss but not the
+            distillation term (it has no teacher embedding worth
+            distilling). None trains without distillation
             (:class:`PrivilegedDataWarning`, ``distilled_=False``).
         groups : array-like of shape (n_samples,) or None, default=None
             Subject (or session) of each row. The rows held out by the
@@ -651,6 +667,14 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "distil. Was it trained with a diverging learning rate?")
         self._teacher_widths = tuple(t.shape[1] for t in targets)
         inputs[TEACHER_EMBEDDING_KEY] = np.concatenate(targets, axis=1)
+        with_priv = _rows_with_privileged_data(X_priv)
+        if not with_priv.all():
+            if self.hallucinate:
+                raise ValueError(
+                    f"hallucinate=True needs privileged data in every row; "
+                    f"{int((~with_priv).sum())} training row(s) have none (X_priv all NaN). "
+                    "Drop those rows, or set hallucinate=False.")
+            inputs[DISTILLED_ROWS_KEY] = with_priv.astype(np.float32)
         if self._selects_teacher():
             # Per-sample task losses, (n_samples, n_teachers): summed over each
             # batch's rows to pick its teacher.

@@ -13,9 +13,9 @@ from torch import nn
 
 from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success,
                     weight_entry)
-from ._modalities import (is_drop, normalise_priv_groups, priv_module_entries,
-                          select_priv_columns, string_columns)
-from ._net import PRIVILEGED_INPUT, REGULAR_INPUT
+from ._modalities import (is_drop, normalise_priv_groups, present_modalities,
+                          priv_module_entries, select_priv_columns, string_columns)
+from ._net import PRESENT_INPUT, PRIVILEGED_INPUT, REGULAR_INPUT
 from ._parameters import document_shared_parameters
 from .modules import FUSIONS, TeacherNetwork, _measure, prepare_encoder, prepare_fusion
 
@@ -75,7 +75,11 @@ class PrivilegedTeacher(_PrivilegedEstimator):
     Attributes
     ----------
     net_ : pkdot_sk._net.PrivilegedNet
-        The fitted skorch net (``net_.history`` holds the losses).
+        The fitted skorch net. ``net_.history`` holds ``train_loss`` per
+        epoch and, with ``validation_fraction`` or ``early_stopping``,
+        ``valid_loss`` and ``valid_score`` (the task's score on the held-out
+        rows: accuracy, minus the mean absolute error in levels, R^2 or the
+        CCC; higher is better).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
     n_features_in_ : int
@@ -223,7 +227,12 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             Privileged modalities, one row or sequence per sample of X (2-D
             or 3-D whatever X is; its number of steps may differ from X's),
             split into modalities along the feature axis by ``priv_groups``.
-            None trains a regular-only network (with a
+            A modality that a row lacks (a sensor failed, a subject refused
+            electrodes) is marked by NaN in all its values for that row: its
+            embedding is zero there, so the fusion uses what the row has and
+            that modality's encoder learns from the other rows (NaN in only
+            part of a modality's values, or a modality missing from every
+            row, is a ``ValueError``). None trains a regular-only network (with a
             :class:`PrivilegedDataWarning`) and sets
             ``fitted_with_privileged_ = False``.
         groups : array-like of shape (n_samples,) or None, default=None
@@ -303,9 +312,14 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         self.priv_groups_ = {name: columns for name, columns in modalities.items()
                              if name not in self.priv_dropped_}
         priv_modules = [module for module in priv_modules if not is_drop(module)]
+        present = (None if X_priv is None else present_modalities(
+            X_priv, self.priv_groups_, require_each=True,
+            hint=(" With priv_groups=None, X_priv is one modality: declare its modalities "
+                  "with priv_groups (a student: teacher=PrivilegedTeacher(priv_groups=...)) "
+                  "so that each can be missing on its own.") if self.priv_groups is None else ""))
         self.x_scaler_ = self._fit_scaler(X)
         self.priv_scaler_ = None if X_priv is None else self._fit_scaler(X_priv)
-        inputs = self._inputs(X, X_priv, **weight_entry(weights))
+        inputs = self._inputs(X, X_priv, present, **weight_entry(weights))
 
         seed = self._seed()
         with self._seeded_torch(seed):
@@ -357,12 +371,17 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             (f"priv_encoders.{index}", self._priv_module_name(name))
             for index, name in enumerate(self.priv_groups_)]
 
-    def _inputs(self, X, X_priv, **targets):
+    def _inputs(self, X, X_priv, present=None, **targets):
         """Scaled float32 inputs in the SliceDict the net batches, with the
-        loss ``targets`` (the training rows' weights)."""
+        loss ``targets`` (the training rows' weights). The values of missing
+        modalities (NaN) become 0, and ``present`` (see
+        :func:`._modalities.present_modalities`) tells the network which."""
         inputs = {REGULAR_INPUT: self._as_float32(self.x_scaler_, X, "X"), **targets}
         if X_priv is not None:
-            inputs[PRIVILEGED_INPUT] = self._as_float32(self.priv_scaler_, X_priv, "X_priv")
+            inputs[PRIVILEGED_INPUT] = np.nan_to_num(
+                self._as_float32(self.priv_scaler_, X_priv, "X_priv"), nan=0.0)
+        if present is not None:
+            inputs[PRESENT_INPUT] = present.astype(np.float32)
         return SliceDict(**inputs)
 
     def _predict_inputs(self, X, X_priv):
@@ -388,7 +407,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                 f"X_priv has {X_priv.shape[1]} features, but this teacher was fitted with "
                 f"{self.n_priv_features_in_}."
             )
-        return self._inputs(X, X_priv)
+        present = None if X_priv is None else present_modalities(X_priv, self.priv_groups_)
+        return self._inputs(X, X_priv, present)
 
     def transform(self, X, X_priv=None):
         """Fused embedding of each sample: what a student distils.
@@ -417,7 +437,8 @@ class PrivilegedTeacher(_PrivilegedEstimator):
             The regular modality's encoder output first, then one
             ``(n_samples, d_m)`` array per privileged modality, in the order
             of ``priv_groups_`` (only the regular one for a teacher fitted
-            without X_priv).
+            without X_priv). A row that lacks a modality (NaN in X_priv) has
+            NaN for its embedding.
         """
         inputs = self._predict_inputs(X, X_priv)
         module, device = self.net_.module_, self.net_.device
@@ -436,8 +457,12 @@ class PrivilegedTeacher(_PrivilegedEstimator):
                     chunks.append([e.cpu() for e in module.embeddings(x, x_priv)])
         finally:
             module.train(was_training)
-        return [torch.cat(parts).numpy().astype(np.float32, copy=False)
-                for parts in zip(*chunks)]
+        embeddings = [torch.cat(parts).numpy().astype(np.float32, copy=False)
+                      for parts in zip(*chunks)]
+        if PRESENT_INPUT in inputs:
+            for embedding, present in zip(embeddings[1:], inputs[PRESENT_INPUT].T):
+                embedding[present == 0] = np.nan
+        return embeddings
 
     def fit_transform(self, X, y, X_priv=None, groups=None, sample_weight=None):
         """Fit, then return the fused embeddings of the training rows."""

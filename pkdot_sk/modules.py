@@ -374,9 +374,11 @@ class HallucinatingStudentNetwork(nn.Module):
 class TeacherNetwork(nn.Module):
     """One encoder per modality, a fusion block and a linear head.
 
-    ``forward(x, x_priv=None)`` returns ``(output, fused_embedding)``; the fused
-    embedding is what a student distils. Each privileged encoder sees its own
-    columns of ``x_priv``. Without privileged encoders (a teacher fitted
+    ``forward(x, x_priv=None, priv_present=None)`` returns ``(output,
+    fused_embedding)``; the fused embedding is what a student distils. Each
+    privileged encoder sees its own columns of ``x_priv``; ``priv_present``
+    (batch, n_privileged), when given, zeroes the embeddings of the
+    modalities a row lacks. Without privileged encoders (a teacher fitted
     without X_priv) only the regular embedding is fused.
 
     Parameters
@@ -423,18 +425,26 @@ class TeacherNetwork(nn.Module):
         self.fusion = fusion
         self.head = nn.Linear(embedding_dim, n_outputs) if head is None else head
 
-    def embeddings(self, x, x_priv=None):
-        """The list of modality embeddings the fusion block receives."""
+    def embeddings(self, x, x_priv=None, priv_present=None):
+        """The list of modality embeddings the fusion block receives.
+
+        ``priv_present`` (batch, n_privileged) marks with 0 the privileged
+        modalities a row lacks: their embeddings are zero for that row, so
+        the fusion sees nothing of them and their encoders learn nothing
+        from it."""
         embeddings = [self.encoder(x)]
         for i, priv_encoder in enumerate(self.priv_encoders):
             columns = getattr(self, f"priv_columns_{i}")
             # The feature axis is the last one (also for sequences).
             inputs = x_priv if columns is None else x_priv.index_select(-1, columns)
-            embeddings.append(priv_encoder(inputs))
+            embedding = priv_encoder(inputs)
+            if priv_present is not None:
+                embedding = embedding * priv_present[:, i:i + 1].to(embedding.dtype)
+            embeddings.append(embedding)
         return embeddings
 
-    def forward(self, x, x_priv=None):
-        fused = self.fusion(self.embeddings(x, x_priv))
+    def forward(self, x, x_priv=None, priv_present=None):
+        fused = self.fusion(self.embeddings(x, x_priv, priv_present))
         return self.head(fused), fused
 
 

@@ -488,7 +488,8 @@ def test_balanced_class_weight_changes_the_decision_on_imbalanced_data():
     assert (balanced.predict(X)[y == 1] == 1).mean() > (plain.predict(X)[y == 1] == 1).mean()
     # The same as passing those weights to fit.
     from sklearn.utils.class_weight import compute_sample_weight
-    by_hand = PKDOTStudent(**settings).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    by_hand = PKDOTStudent(**settings).fit(X, y,
+                                           sample_weight=compute_sample_weight("balanced", y))
     np.testing.assert_array_equal(by_hand.predict_proba(X), balanced.predict_proba(X))
 
 

@@ -437,3 +437,71 @@ def test_pickle_round_trip_keeps_the_column_routing(data):
     restored = pickle.loads(pickle.dumps(teacher))
     np.testing.assert_array_equal(restored.transform(X, X_priv), teacher.transform(X, X_priv))
     np.testing.assert_array_equal(restored.net_.module_.priv_columns_1.numpy(), [1, 0])
+
+
+# ------------------------------------------------ partly recorded modalities
+def _missing(X_priv, rows, columns):
+    X_priv = X_priv.copy()
+    X_priv[np.ix_(rows, columns)] = np.nan
+    return X_priv
+
+
+def test_a_modality_missing_from_some_rows_is_masked_in_the_fusion(data):
+    X, X_priv, y, _ = data
+    rows = np.arange(0, len(y), 3)  # EDA not recorded in a third of the rows
+    partial = _missing(X_priv, rows, [2])
+    teacher = PrivilegedTeacher(priv_groups={"ecg": [0, 1], "eda": [2]}, **FAST)
+    teacher.fit(X, y, X_priv=partial)
+    regular, ecg, eda = teacher.transform_modalities(X, partial)
+    # No EDA embedding where EDA is missing; the others everywhere.
+    np.testing.assert_array_equal(np.isnan(eda).any(axis=1), np.isin(np.arange(len(y)), rows))
+    assert np.isfinite(regular).all() and np.isfinite(ecg).all()
+    # The fused embedding of those rows is the fusion of X's and ECG's
+    # embeddings with a zero EDA embedding, whatever EDA's encoder would say.
+    module = teacher.net_.module_.eval()
+    with torch.no_grad():
+        by_hand = module.fusion([torch.from_numpy(regular[rows]), torch.from_numpy(ecg[rows]),
+                                 torch.zeros(len(rows), eda.shape[1])]).numpy()
+    np.testing.assert_allclose(teacher.transform(X, partial)[rows], by_hand, rtol=1e-5,
+                               atol=1e-6)
+    recorded = np.setdiff1d(np.arange(len(y)), rows)
+    np.testing.assert_array_equal(teacher.transform(X, partial)[recorded],
+                                  teacher.transform(X, X_priv)[recorded])
+
+
+@pytest.mark.parametrize("make_bad, match", [
+    (lambda Xp: _missing(Xp, [4], [0]), r"NaN in some but not all values of modality 'ecg' "
+                                        r"in 1 row\(s\) \(first: row 4\)"),
+    (lambda Xp: _missing(Xp, np.arange(len(Xp)), [2]), "modality 'eda' is missing .* in "
+                                                       "every training row"),
+    (lambda Xp: np.where(np.arange(Xp.size).reshape(Xp.shape) == 5, np.inf, Xp),
+     "X_priv contains infinity"),
+    (lambda Xp: np.full_like(Xp, np.nan), "X_priv is NaN everywhere"),
+])
+def test_missing_privileged_values_other_than_whole_modalities_are_refused(data, make_bad,
+                                                                           match):
+    X, X_priv, y, _ = data
+    with pytest.raises(ValueError, match=match):
+        PrivilegedTeacher(priv_groups={"ecg": [0, 1], "eda": [2]}, **TINY).fit(
+            X, y, X_priv=make_bad(X_priv))
+
+
+def test_one_modality_teacher_says_how_to_declare_modalities(data):
+    X, X_priv, y, _ = data
+    with pytest.raises(ValueError, match=r"priv_groups=None, X_priv is one modality"):
+        PrivilegedTeacher(**TINY).fit(X, y, X_priv=_missing(X_priv, [3], [2]))
+
+
+def test_rows_without_privileged_data_train_the_task_but_not_the_distillation(data):
+    X, X_priv, y, _ = data
+    without = np.arange(1, len(y), 2)  # half the rows: nothing recorded
+    partial = _missing(X_priv, without, [0, 1, 2])
+    student = PKDOTStudent(safeguard=None, **FAST).fit(X, y, X_priv=partial)
+    assert student.distilled_
+    targets, _ = student._distillation_targets(student.teachers_, X, partial,
+                                               student._task.encode_targets(student, y))
+    np.testing.assert_array_equal(targets["distilled_rows"],
+                                  ~np.isin(np.arange(len(y)), without))
+    with pytest.raises(ValueError, match=r"hallucinate=True needs privileged data in every "
+                                         r"row; 60 training row\(s\) have none"):
+        PKDOTStudent(hallucinate=True, safeguard=None, **FAST).fit(X, y, X_priv=partial)

@@ -72,11 +72,11 @@ def test_input_keys_are_the_networks_forward_parameters():
     # parameter would be a TypeError at the first batch.
     import inspect
 
-    from pkdot_sk._net import PRIVILEGED_INPUT, REGULAR_INPUT
+    from pkdot_sk._net import PRESENT_INPUT, PRIVILEGED_INPUT, REGULAR_INPUT
     from pkdot_sk.modules import HallucinatingStudentNetwork, StudentNetwork, TeacherNetwork
 
     assert list(inspect.signature(TeacherNetwork.forward).parameters)[1:] == [
-        REGULAR_INPUT, PRIVILEGED_INPUT]
+        REGULAR_INPUT, PRIVILEGED_INPUT, PRESENT_INPUT]
     for network in (StudentNetwork, HallucinatingStudentNetwork):
         assert list(inspect.signature(network.forward).parameters)[1:] == [REGULAR_INPUT]
 
@@ -100,3 +100,36 @@ def test_forward_numpy_names_the_outputs_of_both_network_kinds():
         assert (outputs.hallucinated is None) == (module is plain)
         expected = module.eval()(torch.from_numpy(x))
         np.testing.assert_allclose(outputs.embedding, expected[1].detach().numpy(), rtol=1e-6)
+
+
+def test_the_distillation_term_sees_only_the_rows_with_privileged_data():
+    from skorch.helper import SliceDict
+
+    from pkdot_sk._net import DISTILLED_ROWS_KEY, TEACHER_EMBEDDING_KEY, PrivilegedNet
+
+    class Head(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            out = self.linear(x)
+            return out, out
+
+    seen = []
+
+    def recording_loss(student, teacher):
+        seen.append(teacher[:, 0].tolist())
+        return (student - teacher).pow(2).mean()
+
+    rng = np.random.RandomState(0)
+    rows = np.array([1, 0, 1, 1, 0, 0, 1, 0], dtype=np.float32)
+    X = SliceDict(x=rng.normal(size=(8, 3)).astype(np.float32),
+                  **{TEACHER_EMBEDDING_KEY: np.arange(16, dtype=np.float32).reshape(8, 2),
+                     DISTILLED_ROWS_KEY: rows})
+    net = PrivilegedNet(Head, criterion=torch.nn.MSELoss, max_epochs=1, batch_size=4,
+                        train_split=None, verbose=0, distillation_loss=recording_loss,
+                        distillation_weight=1.0)
+    net.fit(X, np.zeros((8, 2), dtype=np.float32))
+    # Batches of 4 in order: the teacher rows 0, 2, 3 and then 6 only.
+    assert seen == [[0.0, 4.0, 6.0], [12.0]]
