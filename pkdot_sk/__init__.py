@@ -9,9 +9,10 @@ data at prediction time.
 from . import metrics
 from ._base import PrivilegedDataWarning
 from ._divergence import TrainingDivergedError
+from ._export import load_student
 from ._student import PKDOTStudent
 from ._teacher import PrivilegedTeacher
 
 __version__ = "0.1.0"
 __all__ = ["PKDOTStudent", "PrivilegedTeacher", "PrivilegedDataWarning", "TrainingDivergedError",
-           "__version__"]
+           "load_student", "__version__"]

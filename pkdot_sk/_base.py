@@ -10,7 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, EpochScoring
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -163,8 +163,14 @@ def _overflow_message(scaler, X, scaled, name):
     )
 
 
-class _PrivilegedEstimator(BaseEstimator):
-    """Base class; subclasses define ``__init__`` and ``fit``."""
+class _PrivilegedEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class; subclasses define ``__init__``, ``fit`` and ``transform``
+    (embeddings of width ``embedding_dim_``, named by
+    ``get_feature_names_out``, a DataFrame under ``set_output``)."""
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_dim_
 
     # X_priv and groups reach fit without set_fit_request when metadata
     # routing is enabled.
@@ -449,7 +455,9 @@ class _PrivilegedEstimator(BaseEstimator):
     # --------------------------------------------------------------- inputs
     def _fit_scaler(self, X):
         """Per-feature scaler; for sequences, statistics over samples and steps."""
-        scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize)
+        # Arrays in, arrays out, whatever the global transform_output says.
+        scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize
+                                ).set_output(transform="default")
         # Statistics that overflow are reported by _as_float32, by name.
         with np.errstate(over="ignore", invalid="ignore"):
             return scaler.fit(X.reshape(-1, X.shape[-1]) if X.ndim == 3 else X)
@@ -621,9 +629,11 @@ class _PrivilegedEstimator(BaseEstimator):
 
     def _check_learnt(self, X_net, y_net):
         """Warn when the fitted net gives every training row the same output
-        (see :mod:`._constant_model`); one forward pass over the rows."""
+        (see :mod:`._constant_model`); one forward pass over the rows.
+        Returns the width of the embedding."""
         outputs = self._forward(X_net)
         warn_if_constant(self, outputs.output, outputs.embedding, y_net, X_net[REGULAR_INPUT])
+        return int(outputs.embedding.shape[1])
 
     def _forward(self, X_net):
         """The fitted net's named outputs as float32 numpy arrays."""

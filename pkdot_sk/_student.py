@@ -13,13 +13,15 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing, metadata_routing
 from sklearn.utils._param_validation import (HasMethods, Interval, InvalidParameterError,
                                              StrOptions)
+from sklearn.utils._tags import TransformerTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._base import (PrivilegedDataWarning, _PrivilegedEstimator, _replaces_state_on_success,
                     fit_seed, weight_entry)
 from ._inputs import read_sample_weight
 from ._distillation import DISTILLATION_METHODS, METHODS
+from ._export import export_student
 from ._divergence import TrainingDivergedError
 from ._net import (DISTILLATION_LOSS_KEY, DISTILLED_ROWS_KEY, HALLUCINATION_LOSS_KEY,
                    HALLUCINATION_TARGET_KEY,
@@ -57,6 +59,13 @@ def _safeguard_summary(report):
             f"{report['score']:.4g}, the student without distillation "
             f"{report['score_none']:.4g}; distillation won {report['win_rate']:.0%} of the "
             f"bootstrap resamples: {decision}")
+
+
+def _fit_teacher_on(teacher, X, y, X_priv, fit_params):
+    """``teacher`` (unfitted, the student's own copy) fitted on these rows:
+    what the student's ``memory`` caches, keyed by every argument (the
+    teacher's parameters, its seed among them, and the rows)."""
+    return teacher.fit(X, y, X_priv=X_priv, **fit_params)
 
 
 def _rows_with_privileged_data(X_priv):
@@ -247,6 +256,17 @@ class PKDOTStudent(_PrivilegedEstimator):
         of the rows per split (docs/performance.md). None always distils.
     safeguard_fraction : float, default=0.2
         Share of the training rows (or groups) held out by the safeguard.
+    memory : None, str or joblib.Memory, default=None
+        Caches the fitted teachers (as ``Pipeline(memory=...)`` caches its
+        transformers): a folder or a ``joblib.Memory``. A teacher fit is
+        keyed by the training rows (X, y, X_priv, groups, sample weights)
+        and the teacher's parameters, its seed among them, so a grid
+        search over the student's own parameters (``ot_weight``,
+        ``anchors``, ...) fits each fold's teachers, and the safeguard's,
+        once instead of once per candidate, with the same results. Give
+        the student an int ``random_state`` (a default teacher's seed comes
+        from it) or a seeded teacher, else nothing repeats. A shared
+        folder serves parallel workers too. None caches nothing.
     top_k : int, default=30
         Anchor columns per row of the similarity matrices (capped at the
         batch size) for ``anchors="least_similar"`` or ``"most_similar"``.
@@ -324,6 +344,8 @@ class PKDOTStudent(_PrivilegedEstimator):
         Number of features (per step for 3-D X).
     n_steps_in_ : int or None
         Number of steps of 3-D X; None for 2-D X.
+    embedding_dim_ : int
+        Width of the student's embedding (:meth:`transform`).
     hallucinated_modalities_ : list of str
         ``hallucinate=True`` only: the privileged modalities hallucinated,
         in the teacher's ``priv_groups_`` order (one transformation net
@@ -376,6 +398,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "hallucinate": ["boolean"],
         "hallucination_weight": [Interval(Real, 0, None, closed="left")],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
     def __init__(
@@ -401,6 +424,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         hallucination_weight=1.0,
         safeguard="validation",
         safeguard_fraction=0.2,
+        memory=None,
         module=None,
         module_weights="keep",
         hidden_units=(128,),
@@ -445,6 +469,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.hallucination_weight = hallucination_weight
         self.safeguard = safeguard
         self.safeguard_fraction = safeguard_fraction
+        self.memory = memory
         self.module = module
         self.module_weights = module_weights
         self.hidden_units = hidden_units
@@ -560,7 +585,10 @@ class PKDOTStudent(_PrivilegedEstimator):
         """
         self._validate_params()
         self._check_method()
+        # The teachers get X as given: a DataFrame's feature names with it.
+        X_teacher = X if hasattr(X, "columns") else None
         X, y = self._validate_X_y(X, y)
+        X_teacher = X if X_teacher is None else X_teacher
         # The teacher gets X_priv as given (a DataFrame keeps the column
         # names its priv_groups may select); it is checked here all the same.
         X_priv_checked = self._validate_X_priv(X_priv, X.shape[0])
@@ -583,15 +611,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         self.x_scaler_ = self._fit_scaler(X)
         x_net = self._as_float32(self.x_scaler_, X, "X")
         seed = self._seed()
-        inputs, hallucination_dims = self._teacher_inputs(X, y, X_priv, X_priv_checked, y_net,
-                                                          groups, sample_weight, seed)
+        inputs, hallucination_dims = self._teacher_inputs(X_teacher, y, X_priv, X_priv_checked,
+                                                          y_net, groups, sample_weight, seed)
         inputs = regular_inputs(x_net, **inputs, **weight_entry(weights))
         distil = self.teacher_ is not None
         self.safeguard_ = None
         with solver_report() as report:
             if distil and self.safeguard == "validation":
                 self.safeguard_ = self._validate_distillation(
-                    inputs, X, y, X_priv, y_net, groups, sample_weight, weights, seed,
+                    inputs, X_teacher, y, X_priv, y_net, groups, sample_weight, weights, seed,
                     hallucination_dims)
                 distil = self.safeguard_["distilled"]
                 if self.verbose:
@@ -605,7 +633,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                                     hallucination_dims=hallucination_dims,
                                     label=self._training_label(len(y_net), distil))
         self.distilled_ = distil
-        self._check_learnt(regular_inputs(inputs[REGULAR_INPUT]), y_net)
+        self.embedding_dim_ = self._check_learnt(regular_inputs(inputs[REGULAR_INPUT]), y_net)
         # An occasional unconverged solve only blurs one batch's gradient.
         if report.n_unconverged > _UNCONVERGED_SHARE * report.n_solves:
             warnings.warn(
@@ -1044,16 +1072,18 @@ class PKDOTStudent(_PrivilegedEstimator):
         fit_params = {name: value for name, value in (("groups", groups),
                                                       ("sample_weight", sample_weight))
                       if value is not None and _takes(teacher, name)}
+        fit = check_memory(self.memory).cache(_fit_teacher_on)
         try:
-            return teacher.fit(X, y, X_priv=X_priv, **fit_params)
+            return fit(teacher, X, y, X_priv, fit_params)
         except TrainingDivergedError as exc:
             raise TrainingDivergedError(
                 f"{type(self).__name__}: its teacher could not be trained. {exc}") from exc
 
-    def _outputs(self, X):
+    def _forward_X(self, X):
+        """The fitted network's named outputs on X (validated, scaled)."""
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        return self._forward(self._as_float32(self.x_scaler_, X, "X")).output
+        return self._forward(self._as_float32(self.x_scaler_, X, "X"))
 
     def predict(self, X, X_priv=None):
         """Labels (classification) or values (regression) from X alone.
@@ -1072,7 +1102,7 @@ class PKDOTStudent(_PrivilegedEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         _check_no_priv(X_priv, "predict")
-        return self._task.decode(self, self._outputs(X))
+        return self._task.decode(self, self._forward_X(X).output)
 
     @available_if(lambda self: self._has_labels)
     def predict_proba(self, X, X_priv=None):
@@ -1088,7 +1118,52 @@ class PKDOTStudent(_PrivilegedEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         _check_no_priv(X_priv, "predict_proba")
-        return self._task.proba(self._outputs(X))
+        return self._task.proba(self._forward_X(X).output)
+
+    def transform(self, X, X_priv=None):
+        """The student's embedding of each sample, from X alone: what it
+        compares with the teacher's (the fused one for a hallucinating
+        student), for plots and downstream models.
+
+        Parameters
+        ----------
+        X, X_priv
+            As in :meth:`predict` (X_priv is not used).
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, embedding_dim_), float32
+        """
+        _check_no_priv(X_priv, "transform")
+        return self._forward_X(X).embedding
+
+    def export(self, path):
+        """Write the fitted student to the folder ``path`` for deployment.
+
+        Two files: ``weights.pt``, the student network's weights (a torch
+        state dict of tensors), and ``student.json``, what prediction needs
+        (task, classes, input and target scaling, shapes, feature names,
+        architecture, versions). Neither the teacher nor any statistic of
+        the privileged data is written. :func:`pkdot_sk.load_student` reads
+        it back without unpickling code; its predictions equal this
+        student's.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A folder (created if needed).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        return export_student(self, path)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform returns float32 embeddings whatever the input dtype.
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
+        return tags
 
     @available_if(lambda self: self.hallucinate)
     def hallucinated_embeddings(self, X):
@@ -1114,8 +1189,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                 + "), so it has no transformation nets and hallucinates nothing. Set "
                 "safeguard=None to always distil."
             )
-        X = self._validate_X(X, reset=False)
-        hallucinated = self._forward(self._as_float32(self.x_scaler_, X, "X")).hallucinated
+        hallucinated = self._forward_X(X).hallucinated
         dims = self.net_.module_.hallucination_dims
         return np.split(hallucinated, np.cumsum(dims)[:-1], axis=1)
 

@@ -302,8 +302,9 @@ class Regression:
         estimator.n_outputs_ = y.shape[1]
         # Standardised targets keep default learning rates sensible for any scale.
         with np.errstate(over="ignore", invalid="ignore"):
-            estimator.y_scaler_ = StandardScaler(with_mean=estimator.standardize,
-                                                 with_std=estimator.standardize).fit(y)
+            estimator.y_scaler_ = StandardScaler(
+                with_mean=estimator.standardize, with_std=estimator.standardize
+            ).set_output(transform="default").fit(y)
         return estimator._as_float32(estimator.y_scaler_, y, "y")
 
     def make_head(self, width, n_outputs):

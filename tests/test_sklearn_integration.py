@@ -4,7 +4,8 @@ import warnings
 
 import numpy as np
 import sklearn
-from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score, cross_validate
+from sklearn.model_selection import (GridSearchCV, GroupKFold, LeaveOneGroupOut, cross_val_score,
+                                     cross_validate)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -90,3 +91,68 @@ def test_check_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=PrivilegedDataWarning)
         check(estimator)
+
+
+def test_memory_fits_each_folds_teachers_once_in_a_grid_search(clf_data, tmp_path,
+                                                                 monkeypatch):
+    X, X_priv, y, groups = clf_data
+    fits = []
+    fit = PrivilegedTeacher.fit
+
+    def counting(self, *args, **kwargs):
+        fits.append(len(args[0]))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(PrivilegedTeacher, "fit", counting)
+    grid = {"ot_weight": [30.0, 300.0], "anchors": ["all", "least_similar"]}
+    results = {}
+    for memory in (None, str(tmp_path)):
+        fits.clear()
+        search = GridSearchCV(PKDOTStudent(memory=memory, **TINY), grid, cv=GroupKFold(2),
+                              refit=False)
+        search.fit(X, y, X_priv=X_priv, groups=groups)
+        results[memory] = (list(fits), search.cv_results_)
+    (plain_fits, plain), (cached_fits, cached) = results.values()
+    # The same scores, with a quarter of the teacher fits: 4 candidates share
+    # each fold's teachers (the student's and its safeguard's).
+    np.testing.assert_array_equal(plain["mean_test_score"], cached["mean_test_score"])
+    assert len(plain_fits) == 4 * len(cached_fits) and len(cached_fits) >= 2 * 2
+    # A fit on all rows is cached too: a student that differs in its own
+    # parameters only fits no teacher.
+    fits.clear()
+    PKDOTStudent(memory=str(tmp_path), **TINY).fit(X, y, X_priv=X_priv, groups=groups)
+    n_first = len(fits)
+    PKDOTStudent(memory=str(tmp_path), ot_weight=1.0, **TINY).fit(X, y, X_priv=X_priv,
+                                                                  groups=groups)
+    assert n_first > 0 and len(fits) == n_first
+
+
+def test_pandas_output_leaves_fit_and_predict_alone_and_names_the_embeddings(clf_data):
+    import pandas as pd
+
+    X, X_priv, y, _ = clf_data
+    X = pd.DataFrame(X, columns=[f"video_{i}" for i in range(X.shape[1])])
+    plain = PKDOTStudent(safeguard=None, **TINY).fit(X, y, X_priv=X_priv)
+    with sklearn.config_context(transform_output="pandas"):
+        student = PKDOTStudent(safeguard=None, **TINY).fit(X, y, X_priv=X_priv)
+        teacher = PrivilegedTeacher(**TINY).fit(X, y, X_priv=X_priv)
+        Z, Z_teacher = student.transform(X), teacher.transform(X, X_priv)
+        np.testing.assert_array_equal(student.predict(X), plain.predict(X))
+    for model, embedding, prefix in ((student, Z, "pkdotstudent"),
+                                     (teacher, Z_teacher, "privilegedteacher")):
+        assert isinstance(embedding, pd.DataFrame) and embedding.index.equals(X.index)
+        assert list(embedding.columns) == [f"{prefix}{i}" for i in range(model.embedding_dim_)]
+        assert list(model.get_feature_names_out()) == list(embedding.columns)
+    np.testing.assert_array_equal(Z.to_numpy(), plain.transform(X))
+    # The student's own embedding: what its head reads.
+    module = plain.net_.module_.eval()
+    import torch
+    with torch.no_grad():
+        expected = module.encoder(torch.from_numpy(
+            plain.x_scaler_.transform(X.to_numpy()).astype(np.float32))).numpy()
+    np.testing.assert_allclose(plain.transform(X), expected, rtol=1e-6)
+    # A student fitted on a DataFrame fits its teacher with the names too.
+    assert list(plain.teacher_.feature_names_in_) == list(X.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain.teacher_.predict(X, X_priv)
