@@ -61,6 +61,22 @@ def _safeguard_summary(report):
             f"bootstrap resamples: {decision}")
 
 
+# What a training without distillation does not read (with verbose: the
+# safeguard's inner trainings are silent).
+_DISTILLATION_ONLY_PARAMETERS = (
+    "teacher", "teacher_weights", "teacher_selection", "distillation", "ot_weight", "top_k",
+    "anchors", "ot_reg", "ot_normalize", "ot_max_iter", "ot_tol", "ot_center", "ot_warmup",
+    "distillation_weight", "temperature", "hallucinate", "hallucination_weight", "safeguard",
+    "safeguard_fraction", "memory", "verbose")
+
+
+def _undistilled_outputs(student, rows, y_net, groups, seed, x_valid, owner):
+    """The outputs on ``x_valid`` of ``student`` trained on ``rows`` without
+    distillation: the safeguard's reference, cached by ``memory``."""
+    net = student._train(rows, y_net, groups, seed, distil=False, verbose=0, owner=owner)
+    return forward_numpy(net, regular_inputs(x_valid)).output
+
+
 def _fit_teacher_on(teacher, X, y, X_priv, fit_params):
     """``teacher`` (unfitted, the student's own copy) fitted on these rows:
     what the student's ``memory`` caches, keyed by every argument (the
@@ -258,12 +274,15 @@ class PKDOTStudent(_PrivilegedEstimator):
         Share of the training rows (or groups) held out by the safeguard.
     memory : None, str or joblib.Memory, default=None
         Caches the fitted teachers (as ``Pipeline(memory=...)`` caches its
-        transformers): a folder or a ``joblib.Memory``. A teacher fit is
-        keyed by the training rows (X, y, X_priv, groups, sample weights)
-        and the teacher's parameters, its seed among them, so a grid
-        search over the student's own parameters (``ot_weight``,
-        ``anchors``, ...) fits each fold's teachers, and the safeguard's,
-        once instead of once per candidate, with the same results. Give
+        transformers), and the safeguard's students without distillation:
+        a folder or a ``joblib.Memory``. A teacher fit is keyed by the
+        training rows (X, y, X_priv, groups, sample weights) and the
+        teacher's parameters, its seed among them; a student without
+        distillation by its rows and the parameters it reads. So a grid
+        search over the distillation parameters (``ot_weight``,
+        ``anchors``, ...) fits each fold's teachers, and trains the
+        safeguard's reference students, once instead of once per
+        candidate, with the same results. Give
         the student an int ``random_state`` (a default teacher's seed comes
         from it) or a seeded teacher, else nothing repeats. A shared
         folder serves parallel workers too. None caches nothing.
@@ -803,17 +822,23 @@ class PKDOTStudent(_PrivilegedEstimator):
                         for teacher in self._teacher_list()]
             targets, _ = self._distillation_targets(teachers, X_train, X_priv_train,
                                                     y_net[train])
-            for distil in (True, False):
-                rows = regular_inputs(inputs[REGULAR_INPUT][train], **weights_train,
-                                      **(targets if distil else {}))
-                kind = "distilled" if distil else "undistilled"
-                owner = (f"{type(self).__name__} (safeguard: the {kind} student of inner "
-                         f"split {split} of {len(splits)})")
-                net = self._train(rows, y_net[train], groups_train, seed, distil=distil,
-                                  hallucination_dims=hallucination_dims if distil else None,
-                                  verbose=0, owner=owner)
-                outputs = forward_numpy(net, regular_inputs(inputs[REGULAR_INPUT][valid])).output
-                held_out[distil].append((valid, self._task.decode(self, outputs)))
+            x_train, x_valid = inputs[REGULAR_INPUT][train], inputs[REGULAR_INPUT][valid]
+            owner = (f"{type(self).__name__} (safeguard: the %s student of inner split "
+                     f"{split} of {len(splits)})")
+            net = self._train(regular_inputs(x_train, **weights_train, **targets), y_net[train],
+                              groups_train, seed, distil=True,
+                              hallucination_dims=hallucination_dims, verbose=0,
+                              owner=owner % "distilled")
+            outputs = forward_numpy(net, regular_inputs(x_valid)).output
+            held_out[True].append((valid, self._task.decode(self, outputs)))
+            # It reads none of the distillation parameters: the candidates of a
+            # grid search over them share it through ``memory``.
+            train_undistilled = check_memory(self.memory).cache(_undistilled_outputs,
+                                                                ignore=["owner"])
+            outputs = train_undistilled(self._undistilled_trainer(),
+                                        regular_inputs(x_train, **weights_train), y_net[train],
+                                        groups_train, seed, x_valid, owner % "undistilled")
+            held_out[False].append((valid, self._task.decode(self, outputs)))
         valid = np.concatenate([rows for rows, _ in held_out[True]])
         y_pred, y_pred_none = (np.concatenate([pred for _, pred in held_out[distil]])
                                for distil in (True, False))
@@ -832,6 +857,18 @@ class PKDOTStudent(_PrivilegedEstimator):
                 "n_distinct": n_distinct,
                 "score": score(y_pred), "score_none": score(y_pred_none),
                 "win_rate": win_rate}
+
+    def _undistilled_trainer(self):
+        """This student with its distillation parameters at their defaults
+        and the fitted shapes ``_train`` reads: what a training without
+        distillation depends on, and so what caches it."""
+        defaults = inspect.signature(type(self).__init__).parameters
+        trainer = clone(self).set_params(
+            **{name: defaults[name].default for name in _DISTILLATION_ONLY_PARAMETERS})
+        for name in ("n_features_in_", "n_steps_in_", "n_outputs_", "classes_"):
+            if hasattr(self, name):
+                setattr(trainer, name, getattr(self, name))
+        return trainer
 
     def _safeguard_splits(self, y, groups, seed):
         """Inner (training, validation) row splits: whole groups where groups are

@@ -104,19 +104,31 @@ def test_memory_fits_each_folds_teachers_once_in_a_grid_search(clf_data, tmp_pat
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(PrivilegedTeacher, "fit", counting)
+    trainings = []
+    train = PKDOTStudent._train
+
+    def counting_trainings(self, *args, distil, **kwargs):
+        trainings.append(distil)
+        return train(self, *args, distil=distil, **kwargs)
+
+    monkeypatch.setattr(PKDOTStudent, "_train", counting_trainings)
     grid = {"ot_weight": [30.0, 300.0], "anchors": ["all", "least_similar"]}
     results = {}
     for memory in (None, str(tmp_path)):
         fits.clear()
+        trainings.clear()
         search = GridSearchCV(PKDOTStudent(memory=memory, **TINY), grid, cv=GroupKFold(2),
                               refit=False)
         search.fit(X, y, X_priv=X_priv, groups=groups)
-        results[memory] = (list(fits), search.cv_results_)
-    (plain_fits, plain), (cached_fits, cached) = results.values()
+        results[memory] = (list(fits), trainings.count(False), search.cv_results_)
+    (plain_fits, plain_none, plain), (cached_fits, cached_none, cached) = results.values()
     # The same scores, with a quarter of the teacher fits: 4 candidates share
-    # each fold's teachers (the student's and its safeguard's).
+    # each fold's teachers (the student's and its safeguard's), and the
+    # safeguard's students without distillation.
     np.testing.assert_array_equal(plain["mean_test_score"], cached["mean_test_score"])
     assert len(plain_fits) == 4 * len(cached_fits) and len(cached_fits) >= 2 * 2
+    inner_splits = len(cached_fits) - 2  # the safeguard's, over both folds
+    assert plain_none >= 4 * inner_splits and cached_none == plain_none - 3 * inner_splits
     # A fit on all rows is cached too: a student that differs in its own
     # parameters only fits no teacher.
     fits.clear()
