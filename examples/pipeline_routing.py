@@ -19,8 +19,9 @@ X_priv for ``score``, so each held-out subject is scored with its own
 privileged data.
 
 Routing is switched on only inside ``sklearn.config_context``, so the global
-configuration is left as it was. Runs in about 46 s on 2 CPU cores and
-prints (leave-one-subject-out over 6 subjects, 30 epochs)::
+configuration is left as it was. Runs in about 48 s on 2 CPU cores with
+``n_threads=1`` (while other jobs kept both busy) and prints
+(leave-one-subject-out over 6 subjects, 30 epochs)::
 
     classification: PKDOT pipeline 0.751 +- 0.044, without distillation
                     0.751 +- 0.044, teacher 0.880 +- 0.013
@@ -66,7 +67,7 @@ with sklearn.config_context(enable_metadata_routing=True):
     )
     pipe = make_pipeline(
         StandardScaler(),
-        PKDOTStudent(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
+        PKDOTStudent(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE, n_threads=1),
     )
     pipe.fit(X, y, X_priv=X_priv)  # X_priv skips the scaler, reaches the student
     student = pipe[-1]
@@ -82,12 +83,13 @@ with sklearn.config_context(enable_metadata_routing=True):
 
     baseline = make_pipeline(
         StandardScaler(),
-        PKDOTStudent(distillation="none", max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
+        PKDOTStudent(distillation="none", max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE,
+                     n_threads=1),
     )
     scores, seconds = loso(baseline, X, y, X_priv, groups)  # X_priv routed, then ignored
     report("pipeline without distillation (X)", scores, seconds)
 
-    teacher = PrivilegedTeacher(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE)
+    teacher = PrivilegedTeacher(max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE, n_threads=1)
     scores, seconds = loso(teacher, X, y, X_priv, groups)
     report("teacher (X + X_priv, X_priv routed to score)", scores, seconds)
     print()
@@ -96,7 +98,8 @@ with sklearn.config_context(enable_metadata_routing=True):
     X, X_priv, y, groups = make_privileged_regression(n_subjects=6, random_state=RANDOM_STATE)
     pipe = make_pipeline(
         StandardScaler(),
-        PKDOTStudent(task="regression", max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE),
+        PKDOTStudent(task="regression", max_epochs=MAX_EPOCHS, random_state=RANDOM_STATE,
+                     n_threads=1),
     )
     scores, seconds = loso(pipe, X, y, X_priv, groups)
     print(f"Regression pipeline, leave-one-subject-out R^2 over {len(scores)} subjects:")
@@ -104,7 +107,7 @@ with sklearn.config_context(enable_metadata_routing=True):
     baseline = make_pipeline(
         StandardScaler(),
         PKDOTStudent(task="regression", distillation="none", max_epochs=MAX_EPOCHS,
-                     random_state=RANDOM_STATE),
+                     random_state=RANDOM_STATE, n_threads=1),
     )
     scores, seconds = loso(baseline, X, y, X_priv, groups)
     report("pipeline without distillation (X)", scores, seconds)
