@@ -190,9 +190,8 @@ def _load(args, need_privileged=True):
                             "column in one role only.")
     if len(set(privileged)) != len(privileged):
         raise DataError("--privileged: a column is in two modalities.")
+    numeric_block(frame, regular, "--regular")  # non-numeric columns: an error naming them
     X = frame[regular]
-    if not all(np.issubdtype(dtype, np.number) for dtype in X.dtypes):
-        numeric_block(frame, regular, "--regular")  # raises, naming the columns
     X_priv = numeric_block(frame, privileged, "--privileged") if privileged else None
     y = frame[target].to_numpy()
     y = y.ravel() if len(target) == 1 else y

@@ -74,7 +74,10 @@ torch.nn.Module or None, default=None
     ``reset_parameters``), seeded by ``random_state``. What the
     estimator builds itself (default encoders, heads, fusion blocks,
     adapters, transformation nets) is always new and seeded by
-    ``random_state``.""", False),
+    ``random_state``. A module that was not pretrained keeps the random
+    weights torch drew when it was built (from torch's global generator,
+    not ``random_state``): seed torch before building it, or use
+    "reset", for fits that repeat.""", False),
     "hidden_units": SharedParameter((128,), [tuple, list], """\
 tuple of int, default=(128,)
     Hidden layers of the default encoders (the convolution channels of
