@@ -1,4 +1,6 @@
-"""Leave-one-subject-out evaluation: regular-only student vs PKDOT student.
+"""
+Leave-one-subject-out evaluation: regular-only student vs PKDOT student
+=======================================================================
 
 Affective computing datasets are small and grouped by subject, and a model
 is expected to work on people it has never seen. The standard protocol is

@@ -1,4 +1,6 @@
-"""Privileged data through a Pipeline with scikit-learn metadata routing.
+"""
+Privileged data through a Pipeline with scikit-learn metadata routing
+=====================================================================
 
 ``X_priv`` is not a feature of X: it must skip the preprocessing steps of a
 pipeline and reach the estimator that uses it. scikit-learn's metadata

@@ -1,4 +1,6 @@
-"""A pretrained encoder for a small lab study: weights that survive the fit.
+"""
+A pretrained encoder for a small lab study: weights that survive the fit
+========================================================================
 
 A lab study with physiology (the privileged view X_priv) is small: a few
 subjects, a few rated trials each. Recordings of the regular modality X
@@ -80,7 +82,7 @@ N_THREADS = 1  # small networks train fastest on one torch thread
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="A pretrained encoder for a small lab study.")
     parser.add_argument("--corpus-subjects", type=int, default=10)
     parser.add_argument("--lab-subjects", type=int, default=6)
     parser.add_argument("--lab-rows", type=int, default=10, help="rows per lab subject")

@@ -43,7 +43,7 @@ def _axes(ax, n_panels, caller, width=4.2, height=3.6):
 
     if ax is None:
         figure, ax = plt.subplots(1, n_panels, figsize=(width * n_panels, height),
-                                  squeeze=False)
+                                  squeeze=False, layout="constrained")
         return figure, ax[0]
     axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
     if len(axes) != n_panels:
@@ -109,10 +109,14 @@ class SimilarityDisplay:
     def plot(self, ax=None):
         """Three panels: teacher, student, student minus teacher."""
         self.figure_, self.ax_ = _axes(ax, 3, "SimilarityDisplay.plot")
-        panels = [("teacher", self.teacher_similarity, "viridis", (-1, 1)),
-                  ("student", self.student_similarity, "viridis", (-1, 1)),
-                  ("student - teacher", self.student_similarity - self.teacher_similarity,
-                   "coolwarm", (-2, 2))]
+        # One colour scale for both, over the range they use (ReLU
+        # embeddings have cosines >= 0: -1..1 would waste half of it).
+        low = min(self.teacher_similarity.min(), self.student_similarity.min(), 0.0)
+        difference = self.student_similarity - self.teacher_similarity
+        bound = max(float(np.abs(difference).max()), 1e-6)  # symmetric around 0
+        panels = [("teacher", self.teacher_similarity, "viridis", (low, 1)),
+                  ("student", self.student_similarity, "viridis", (low, 1)),
+                  ("student - teacher", difference, "coolwarm", (-bound, bound))]
         self.images_ = []
         for axis, (title, matrix, cmap, (low, high)) in zip(self.ax_, panels):
             image = axis.imshow(matrix, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
