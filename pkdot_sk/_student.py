@@ -1164,8 +1164,10 @@ class PKDOTStudent(_PrivilegedEstimator):
 
         Parameters
         ----------
-        X, X_priv
-            As in :meth:`predict` (X_priv is not used).
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, n_steps, n_features)
+        X_priv : None
+            Not used (see :meth:`predict`).
 
         Returns
         -------

@@ -38,19 +38,22 @@ def test_batch_slicing_follows_shuffled_indices():
     np.testing.assert_array_equal(xb, X[indices])
 
 
+class LinearHead(torch.nn.Module):
+    """A network of one linear layer whose output is also its embedding."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, width)
+
+    def forward(self, x):
+        out = self.linear(x)
+        return out, out
+
+
 def test_distillation_warmup_ramps_the_weight_linearly():
     from skorch.helper import SliceDict
 
     from pkdot_sk._net import TEACHER_EMBEDDING_KEY, PrivilegedNet
-
-    class Head(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = torch.nn.Linear(3, 1)
-
-        def forward(self, x):
-            out = self.linear(x)
-            return out, out
 
     def unit_loss(student, teacher):
         return student.sum() * 0.0 + 1.0  # constant 1: the loss shows the weight
@@ -59,8 +62,8 @@ def test_distillation_warmup_ramps_the_weight_linearly():
     X = SliceDict(x=rng.normal(size=(8, 3)).astype(np.float32),
                   **{TEACHER_EMBEDDING_KEY: np.zeros((8, 1), dtype=np.float32)})
     y = np.zeros((8, 1), dtype=np.float32)
-    net = PrivilegedNet(Head, criterion=torch.nn.MSELoss, max_epochs=6, batch_size=8,
-                        train_split=None, verbose=0, distillation_loss=unit_loss,
+    net = PrivilegedNet(LinearHead, module__width=1, criterion=torch.nn.MSELoss, max_epochs=6,
+                        batch_size=8, train_split=None, verbose=0, distillation_loss=unit_loss,
                         distillation_weight=2.0, task_weight=0.0, distillation_warmup=4)
     net.fit(X, y)
     np.testing.assert_allclose(net.history[:, "train_loss"],
@@ -107,15 +110,6 @@ def test_the_distillation_term_sees_only_the_rows_with_privileged_data():
 
     from pkdot_sk._net import DISTILLED_ROWS_KEY, TEACHER_EMBEDDING_KEY, PrivilegedNet
 
-    class Head(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = torch.nn.Linear(3, 2)
-
-        def forward(self, x):
-            out = self.linear(x)
-            return out, out
-
     seen = []
 
     def recording_loss(student, teacher):
@@ -127,8 +121,9 @@ def test_the_distillation_term_sees_only_the_rows_with_privileged_data():
     X = SliceDict(x=rng.normal(size=(8, 3)).astype(np.float32),
                   **{TEACHER_EMBEDDING_KEY: np.arange(16, dtype=np.float32).reshape(8, 2),
                      DISTILLED_ROWS_KEY: rows})
-    net = PrivilegedNet(Head, criterion=torch.nn.MSELoss, max_epochs=1, batch_size=4,
-                        train_split=None, verbose=0, distillation_loss=recording_loss,
+    net = PrivilegedNet(LinearHead, module__width=2, criterion=torch.nn.MSELoss, max_epochs=1,
+                        batch_size=4, train_split=None, verbose=0,
+                        distillation_loss=recording_loss,
                         distillation_weight=1.0)
     net.fit(X, np.zeros((8, 2), dtype=np.float32))
     # Batches of 4 in order: the teacher rows 0, 2, 3 and then 6 only.
