@@ -241,7 +241,7 @@ def evaluate_command(args, out=None):
     data = {"X": X.to_numpy(dtype=np.float64), "X_priv": X_priv, "priv_groups": priv_groups,
             "y": y, "groups": groups}
     settings = {"task": args.task, "max_epochs": args.max_epochs,
-                "random_state": args.random_state}
+                "random_state": args.random_state, "verbose": int(args.epochs)}
     print(f"pkdot-sk evaluate: {len(y)} rows of {len(subjects)} subjects, X {X.shape[1]} "
           f"columns, X_priv {X_priv.shape[1]} columns"
           + (f" in {len(priv_groups)} modalities" if priv_groups else "")
@@ -338,6 +338,9 @@ def main(argv=None):
     evaluate.add_argument("--grid", action="append", metavar="PARAMETER=V1,V2",
                           help="PKDOT student parameters to try, e.g. ot_weight=0.6,6")
     evaluate.add_argument("--jobs", type=int, default=1, help="parallel folds (processes)")
+    evaluate.add_argument("--epochs", action="store_true",
+                          help="also print every training's per-epoch table (labelled by "
+                          "phase; best with --jobs 1)")
     evaluate.add_argument("--out", default="pkdot_report", help="report folder")
     fit = commands.add_parser("fit", help="fit a student on every row and export it")
     _data_options(fit)

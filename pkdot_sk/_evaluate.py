@@ -49,7 +49,8 @@ def evaluate_fold(data, train, test, configurations, settings):
     X, X_priv, y, groups = data["X"], data["X_priv"], data["y"], data["groups"]
     teacher_params = dict(task=settings["task"], priv_groups=data["priv_groups"],
                           max_epochs=settings["max_epochs"], n_threads=1,
-                          random_state=settings["random_state"])
+                          random_state=settings["random_state"],
+                          verbose=settings.get("verbose", 0))
     rows = []
     start = time.perf_counter()
     teacher = PrivilegedTeacher(**teacher_params).fit(X[train], y[train], X_priv=X_priv[train],
@@ -63,7 +64,8 @@ def evaluate_fold(data, train, test, configurations, settings):
         student = PKDOTStudent(
             teacher=PrivilegedTeacher(**teacher_params) if data["priv_groups"] else None,
             task=settings["task"], max_epochs=settings["max_epochs"], n_threads=1,
-            random_state=settings["random_state"], **params)
+            random_state=settings["random_state"], verbose=settings.get("verbose", 0),
+            **params)
         student.fit(X[train], y[train], X_priv=X_priv[train], groups=groups[train])
         rows.append({"subject": subject, "model": label,
                      "score": float(student.score(X[test], y[test])),
@@ -171,7 +173,6 @@ def _plot(folder, scores, subjects, metric):
     from .plotting import SubjectScoresDisplay
 
     display = SubjectScoresDisplay(scores, subjects, score_name=metric).plot()
-    display.figure_.tight_layout()
     display.figure_.savefig(folder / "subject_scores.png", dpi=100)
     import matplotlib.pyplot as plt
 

@@ -72,6 +72,10 @@ def test_evaluate_writes_the_report_of_every_model_and_subject(study_csv, tmp_pa
     assert "Wilcoxon p vs none" in report and "Command: `pkdot-sk" in report
     assert "<table" in (folder / "report.html").read_text()
     assert (folder / "subject_scores.png").stat().st_size > 1000
+    # --epochs: the per-epoch tables of every training, labelled.
+    _evaluate(study_csv, tmp_path / "again", "--methods", "none", "--epochs")
+    printed = capsys.readouterr().out
+    assert "PrivilegedTeacher: training on" in printed and "train_loss" in printed
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "npz"])
