@@ -28,6 +28,7 @@ import itertools
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -242,6 +243,12 @@ def evaluate_command(args, out=None):
             "y": y, "groups": groups}
     settings = {"task": args.task, "max_epochs": args.max_epochs,
                 "random_state": args.random_state, "verbose": int(args.epochs)}
+    distilling = [label for label, params in configurations if params["distillation"] != "none"]
+    if distilling:
+        # Pictures of one fold: the first subject held out, the first distilling student.
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        settings["figures"] = {"subject": subjects[0], "model": distilling[0],
+                               "folder": args.out}
     print(f"pkdot-sk evaluate: {len(y)} rows of {len(subjects)} subjects, X {X.shape[1]} "
           f"columns, X_priv {X_priv.shape[1]} columns"
           + (f" in {len(priv_groups)} modalities" if priv_groups else "")
@@ -249,8 +256,12 @@ def evaluate_command(args, out=None):
           f"{args.max_epochs} epochs", file=out, flush=True)
     rows = run(data, configurations, settings, n_jobs=args.jobs, out=out)
     metric = "accuracy" if args.task != "regression" else "R^2"
+    caption = (f"Fold of subject {subjects[0]!r}, student {distilling[0]!r}, on that subject's "
+               "rows: its teacher's and its similarity structure, its training curves, both "
+               "embeddings." if distilling else "")
     table = write_report(args.out, rows, metric=metric, title=f"pkdot-sk evaluate: {args.data}",
-                         command=_command(), details=f"Task {args.task}. ")
+                         command=_command(), details=f"Task {args.task}. ",
+                         fold_caption=caption)
     print("\n" + table + f"\nreport: {args.out}/report.md", file=out, flush=True)
     return rows
 

@@ -71,7 +71,37 @@ def evaluate_fold(data, train, test, configurations, settings):
                      "score": float(student.score(X[test], y[test])),
                      "distilled": bool(student.distilled_),
                      "seconds": time.perf_counter() - start})
+        if settings.get("figures") and subject == settings["figures"]["subject"] and (
+                label == settings["figures"]["model"]):
+            _fold_figures(student, X[test], X_priv[test], y[test], settings["figures"]["folder"])
     return rows
+
+
+# The pictures of one fold's student (the first subject held out, the first
+# distilling configuration), on the held-out subject's rows.
+FOLD_FIGURES = {"similarity.png": "SimilarityDisplay", "training_curves.png":
+                "TrainingCurvesDisplay", "embeddings.png": "EmbeddingDisplay"}
+
+
+def _fold_figures(student, X, X_priv, y, folder):
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+
+    if getattr(student, "teacher_", None) is None:
+        return
+    labels = y if y.ndim == 1 and len(np.unique(y)) <= 20 else None
+    for name, display in FOLD_FIGURES.items():
+        kind = getattr(plotting, display)
+        shown = (kind.from_estimator(student) if display == "TrainingCurvesDisplay" else
+                 kind.from_estimator(student, X, X_priv, labels))
+        shown.figure_.savefig(Path(folder) / name, dpi=90)
+        plt.close(shown.figure_)
 
 
 def run(data, configurations, settings, *, n_jobs=1, out=None):
@@ -127,7 +157,7 @@ def _cell(value, fmt):
     return "n/a" if value is None else fmt.format(value)
 
 
-def write_report(folder, rows, *, metric, title, command, details=""):
+def write_report(folder, rows, *, metric, title, command, details="", fold_caption=""):
     """The report folder (see the module)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,11 +174,14 @@ def write_report(folder, rows, *, metric, title, command, details=""):
         writer.writeheader()
         writer.writerows(rows)
     figure = _plot(folder, scores, subjects, metric)
+    fold_figures = [name for name in FOLD_FIGURES if (folder / name).exists()]
     versions = _versions()
     text = (f"# {title}\n\n{details}Leave-one-subject-out over {len(subjects)} subjects. "
             f"Per fold: the teacher on X and X_priv, then each student on X alone, trained "
             f"on the other subjects.\n\n{markdown}\n"
             + (f"![per-subject scores]({figure})\n\n" if figure else "")
+            + (f"{fold_caption}\n\n" + "".join(f"![{name}]({name})\n" for name in fold_figures)
+               + "\n" if fold_figures else "")
             + f"Per-fold scores: `folds.csv`.\n\nCommand: `{command}`\n\nVersions: {versions}\n")
     (folder / "report.md").write_text(text)
     cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in line)
@@ -159,6 +192,9 @@ def write_report(folder, rows, *, metric, title, command, details=""):
         f"Leave-one-subject-out over {len(subjects)} subjects.</p><table border='1'><tr>"
         + "".join(f"<th>{html.escape(cell)}</th>" for cell in header) + f"</tr>{cells}</table>"
         + (f"<p><img src='{figure}' alt='per-subject scores'></p>" if figure else "")
+        + (f"<p>{html.escape(fold_caption)}</p>" + "".join(
+            f"<p><img src='{name}' alt='{name}'></p>" for name in fold_figures)
+           if fold_figures else "")
         + f"<p>Command: <code>{html.escape(command)}</code></p><p>Versions: "
         f"{html.escape(versions)}</p></body></html>\n")
     return markdown

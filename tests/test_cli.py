@@ -72,6 +72,10 @@ def test_evaluate_writes_the_report_of_every_model_and_subject(study_csv, tmp_pa
     assert "Wilcoxon p vs none" in report and "Command: `pkdot-sk" in report
     assert "<table" in (folder / "report.html").read_text()
     assert (folder / "subject_scores.png").stat().st_size > 1000
+    # One fold's pictures: the first subject's, of the first distilling student.
+    for name in ("similarity.png", "training_curves.png", "embeddings.png"):
+        assert (folder / name).stat().st_size > 1000 and f"]({name})" in report
+    assert "Fold of subject 's0', student 'pkdot (ot_weight=30)'" in report
     # --epochs: the per-epoch tables of every training, labelled.
     _evaluate(study_csv, tmp_path / "again", "--methods", "none", "--epochs")
     printed = capsys.readouterr().out
