@@ -37,7 +37,6 @@ regular-only twins.
 
 import time
 
-import numpy as np
 import sklearn
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from sklearn.pipeline import make_pipeline

@@ -79,29 +79,41 @@ def evaluate_fold(data, train, test, configurations, settings):
 
 # The pictures of one fold's student (the first subject held out, the first
 # distilling configuration), on the held-out subject's rows.
-FOLD_FIGURES = {"similarity.png": "SimilarityDisplay", "training_curves.png":
-                "TrainingCurvesDisplay", "embeddings.png": "EmbeddingDisplay"}
+FOLD_FIGURES = {
+    "similarity.png": lambda plots, student, X, X_priv, labels:
+        plots.SimilarityDisplay.from_estimator(student, X, X_priv, labels),
+    "training_curves.png": lambda plots, student, X, X_priv, labels:
+        plots.TrainingCurvesDisplay.from_estimator(student),
+    "embeddings.png": lambda plots, student, X, X_priv, labels:
+        plots.EmbeddingDisplay.from_estimator(student, X, X_priv, labels),
+}
 
 
 def _fold_figures(student, X, X_priv, y, folder):
+    if getattr(student, "teacher_", None) is None:
+        return
+    labels = y if y.ndim == 1 and len(np.unique(y)) <= 20 else None
+    for name, draw in FOLD_FIGURES.items():
+        _save_figure(lambda plots: draw(plots, student, X, X_priv, labels),
+                     Path(folder) / name, dpi=90)
+
+
+def _save_figure(draw, path, dpi=100):
+    """Draw off screen (``draw(pkdot_sk.plotting)`` returns a Display) and
+    save the figure; False without matplotlib."""
     try:
         import matplotlib
     except ImportError:
-        return
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from . import plotting
 
-    if getattr(student, "teacher_", None) is None:
-        return
-    labels = y if y.ndim == 1 and len(np.unique(y)) <= 20 else None
-    for name, display in FOLD_FIGURES.items():
-        kind = getattr(plotting, display)
-        shown = (kind.from_estimator(student) if display == "TrainingCurvesDisplay" else
-                 kind.from_estimator(student, X, X_priv, labels))
-        shown.figure_.savefig(Path(folder) / name, dpi=90)
-        plt.close(shown.figure_)
+    display = draw(plotting)
+    display.figure_.savefig(path, dpi=dpi)
+    plt.close(display.figure_)
+    return True
 
 
 def run(data, configurations, settings, *, n_jobs=1, out=None):
@@ -201,19 +213,9 @@ def write_report(folder, rows, *, metric, title, command, details="", fold_capti
 
 
 def _plot(folder, scores, subjects, metric):
-    try:
-        import matplotlib
-    except ImportError:
-        return None
-    matplotlib.use("Agg")
-    from .plotting import SubjectScoresDisplay
-
-    display = SubjectScoresDisplay(scores, subjects, score_name=metric).plot()
-    display.figure_.savefig(folder / "subject_scores.png", dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(display.figure_)
-    return "subject_scores.png"
+    saved = _save_figure(lambda plots: plots.SubjectScoresDisplay(
+        scores, subjects, score_name=metric).plot(), folder / "subject_scores.png")
+    return "subject_scores.png" if saved else None
 
 
 def _versions():

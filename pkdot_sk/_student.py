@@ -811,6 +811,12 @@ class PKDOTStudent(_PrivilegedEstimator):
                     "n_distinct": n_distinct, "score": None, "score_none": None,
                     "win_rate": None}
         held_out = {True: [], False: []}
+        # The student without distillation reads none of the distillation
+        # parameters: the candidates of a grid search over them share it
+        # through ``memory``.
+        train_undistilled = check_memory(self.memory).cache(_undistilled_outputs,
+                                                            ignore=["owner"])
+        undistilled_trainer = self._undistilled_trainer()
         for split, (train, valid) in enumerate(splits, start=1):
             X_train, X_priv_train = _safe_indexing(X, train), _safe_indexing(X_priv, train)
             groups_train = None if groups is None else groups[train]
@@ -831,11 +837,7 @@ class PKDOTStudent(_PrivilegedEstimator):
                               owner=owner % "distilled")
             outputs = forward_numpy(net, regular_inputs(x_valid)).output
             held_out[True].append((valid, self._task.decode(self, outputs)))
-            # It reads none of the distillation parameters: the candidates of a
-            # grid search over them share it through ``memory``.
-            train_undistilled = check_memory(self.memory).cache(_undistilled_outputs,
-                                                                ignore=["owner"])
-            outputs = train_undistilled(self._undistilled_trainer(),
+            outputs = train_undistilled(undistilled_trainer,
                                         regular_inputs(x_train, **weights_train), y_net[train],
                                         groups_train, seed, x_valid, owner % "undistilled")
             held_out[False].append((valid, self._task.decode(self, outputs)))

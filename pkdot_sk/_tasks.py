@@ -210,7 +210,7 @@ class Classification(_Labels):
 
     def net_score(self, y_net, predictions, regression_loss):
         """Per-epoch validation score, higher is better: accuracy."""
-        return accuracy_score(y_net, predictions)
+        return self.score(y_net, predictions)
 
     def teacher_outputs(self, student, teacher, X, X_priv, needed_by):
         """What output-matching methods distil: the teacher's logits (its

@@ -324,12 +324,12 @@ class PrivilegedTeacher(_PrivilegedEstimator):
         seed = self._seed()
         with self._seeded_torch(seed):
             module = self._build_module(inputs, priv_modules)
-            modalities = (f"X and X_priv ({len(self.priv_groups_)} privileged "
-                          f"modalit{'y' if len(self.priv_groups_) == 1 else 'ies'})"
-                          if self.fitted_with_privileged_ else "X alone")
+            data = (f"X and X_priv ({len(self.priv_groups_)} privileged "
+                    f"modalit{'y' if len(self.priv_groups_) == 1 else 'ies'})"
+                    if self.fitted_with_privileged_ else "X alone")
             self.net_ = self._fit_network(
                 module, inputs, y_net, groups=groups, split_seed=seed,
-                label=f"PrivilegedTeacher: training on {len(y_net)} rows of {modalities}")
+                label=f"PrivilegedTeacher: training on {len(y_net)} rows of {data}")
         self._check_learnt(inputs, y_net)
         return self
 

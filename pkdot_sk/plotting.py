@@ -26,7 +26,7 @@ ones included.
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
@@ -98,11 +98,9 @@ class SimilarityDisplay:
         rows = _subsample(len(X), max_rows, random_state)
         keys = [np.asarray(key)[rows] for key in (groups, y) if key is not None]
         order = rows[np.lexsort(keys)] if keys else rows
-        take = (lambda data: data.iloc[order]) if hasattr(X, "iloc") else (
-            lambda data: np.asarray(data)[order])
-        priv = X_priv.iloc[order] if hasattr(X_priv, "iloc") else np.asarray(X_priv)[order]
-        display = cls(_similarity(teacher.transform(take(X), priv)),
-                      _similarity(student.transform(take(X))),
+        X, priv = _safe_indexing(X, order), _safe_indexing(X_priv, order)
+        display = cls(_similarity(teacher.transform(X, priv)),
+                      _similarity(student.transform(X)),
                       None if y is None else np.asarray(y)[order])
         return display.plot(ax=ax)
 
@@ -161,11 +159,9 @@ class TransportPlanDisplay:
 
         teacher = _fitted_teacher(student)
         rows = _subsample(len(X), batch_size or student.batch_size, random_state)
-        take = (lambda data: data.iloc[rows]) if hasattr(X, "iloc") else (
-            lambda data: np.asarray(data)[rows])
-        priv = X_priv.iloc[rows] if hasattr(X_priv, "iloc") else np.asarray(X_priv)[rows]
-        sim_teacher = _similarity(teacher.transform(take(X), priv))
-        sim_student = _similarity(student.transform(take(X)))
+        X, priv = _safe_indexing(X, rows), _safe_indexing(X_priv, rows)
+        sim_teacher = _similarity(teacher.transform(X, priv))
+        sim_student = _similarity(student.transform(X))
         sim_teacher -= sim_teacher.min()
         sim_student -= sim_student.min()
         n = len(rows)
@@ -333,11 +329,9 @@ class EmbeddingDisplay:
         principal components."""
         teacher = _fitted_teacher(student)
         rows = _subsample(len(X), max_rows, random_state)
-        take = (lambda data: data.iloc[rows]) if hasattr(X, "iloc") else (
-            lambda data: np.asarray(data)[rows])
-        priv = X_priv.iloc[rows] if hasattr(X_priv, "iloc") else np.asarray(X_priv)[rows]
+        X, priv = _safe_indexing(X, rows), _safe_indexing(X_priv, rows)
         points = [PCA(n_components=2).fit_transform(np.asarray(z, dtype=np.float64))
-                  for z in (teacher.transform(take(X), priv), student.transform(take(X)))]
+                  for z in (teacher.transform(X, priv), student.transform(X))]
         return cls(*points, None if y is None else np.asarray(y)[rows]).plot(ax=ax)
 
     def plot(self, ax=None):
