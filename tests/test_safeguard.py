@@ -48,6 +48,51 @@ def test_bootstrap_win_rate_needs_evidence():
     assert _student._bootstrap_win_rate(accuracy, better, better, rows, seed=0) == 0.0
 
 
+def test_grouped_bootstrap_resamples_subjects_not_their_rows():
+    # Two held-out subjects of 50 rows: distillation is 25 rows better on
+    # the first and 10 rows worse on the second. Over rows that is a sure
+    # win; over subjects it is one win and one loss.
+    y = np.array([0, 1] * 50)
+    subjects = np.repeat([0, 1], 50)
+
+    def accuracy(y_pred, sample_weight=None):
+        return np.average(y_pred == y, weights=sample_weight)
+
+    distilled, none = y.copy(), y.copy()
+    distilled[50:60] = 1 - distilled[50:60]
+    none[:25] = 1 - none[:25]
+    rows = np.arange(100)
+    by_rows = _student._bootstrap_win_rate(accuracy, distilled, none, rows, seed=0)
+    by_subjects = _student._bootstrap_win_rate(accuracy, distilled, none, rows, seed=0,
+                                               groups=subjects)
+    assert by_rows >= 0.98
+    assert 0.6 < by_subjects < _student._SAFEGUARD_CONFIDENCE
+    # A subject held out by several splits is still one subject.
+    twice = _student._bootstrap_win_rate(
+        lambda p, sample_weight=None: np.average(p == np.tile(y, 2), weights=sample_weight),
+        np.tile(distilled, 2), np.tile(none, 2), np.tile(rows, 2), seed=0,
+        groups=np.tile(subjects, 2))
+    assert twice == pytest.approx(by_subjects, abs=0.1)
+    # One subject: its rows are all there is to resample (a small gap,
+    # so that the rate is neither 0 nor 1).
+    close = y.copy()
+    close[40:53] = 1 - close[40:53]
+    small_rows = _student._bootstrap_win_rate(accuracy, distilled, close, rows, seed=1)
+    one_subject = _student._bootstrap_win_rate(accuracy, distilled, close, rows, seed=1,
+                                               groups=np.zeros(100))
+    assert 0.6 < small_rows < 0.95
+    assert one_subject == pytest.approx(small_rows, abs=0.08)
+
+
+def test_the_safeguard_reports_its_held_out_groups(clf_data, useless_teacher):
+    X, X_priv, y, groups = clf_data
+    student = PKDOTStudent(teacher=useless_teacher, **FAST)
+    student.fit(X, y, X_priv=X_priv, groups=groups)
+    held_out = student.safeguard_["n_groups"]
+    assert 1 <= held_out < len(np.unique(groups))
+    assert student.fit(X, y, X_priv=X_priv).safeguard_["n_groups"] is None
+
+
 @pytest.fixture(scope="module")
 def useless_teacher(clf_data):
     # Fitted on shuffled labels: nothing in its embedding helps the task.
