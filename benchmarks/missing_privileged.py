@@ -212,7 +212,8 @@ def main():
             "`modality`). `vs none` / `keep - drop`: mean paired difference in the score "
             "over folds, two-sided Wilcoxon p-value. `distilled`: folds in which the "
             "safeguard kept distillation (`distilled_`); `win rate`: mean share of the "
-            "bootstrap resamples of its held-out rows on which distillation scored higher "
+            "bootstrap resamples of its held-out subjects (then of rows within them) on "
+            "which distillation scored higher "
             "(it keeps distillation at 0.8 and above). `s/fit`: mean wall time of one fit "
             "(teacher, safeguard and student).\n\n")
     text += summarise(frame)
