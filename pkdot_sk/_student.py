@@ -119,9 +119,10 @@ def _bootstrap_win_rate(score, y_pred, y_pred_none, rows, seed, n_resamples=200,
     With ``groups`` (``groups[i]``: the group of ``rows[i]``) the resample is
     two-stage: groups are drawn, then rows within each drawn group. Rows of
     one subject are correlated; drawing them as if independent made the win
-    rate overconfident (benchmarks/results/missing_privileged.md: 13 of 17
+    rate overconfident (``benchmarks/missing_privileged.py``: 13 of 17
     distillations kept that way scored below the student without it on the
-    held-out subject). With one group it is the rows' bootstrap.
+    test subject; docs/benchmarks.md). With one group it is the rows'
+    bootstrap.
     ``score(y_pred, sample_weight)`` scores predictions with those weights.
     """
     distinct, entry_row = np.unique(rows, return_inverse=True)
