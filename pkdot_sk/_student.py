@@ -125,14 +125,13 @@ def _bootstrap_win_rate(score, y_pred, y_pred_none, rows, seed, n_resamples=200,
     bootstrap.
     ``score(y_pred, sample_weight)`` scores predictions with those weights.
     """
-    distinct, entry_row = np.unique(rows, return_inverse=True)
+    distinct, first_entry, entry_row = np.unique(rows, return_index=True, return_inverse=True)
     n_rows = len(distinct)
     random_state = np.random.RandomState(seed)
     if groups is None:
         counts = random_state.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows),
                                           size=n_resamples)
     else:
-        first_entry = np.unique(entry_row, return_index=True)[1]
         counts = _two_stage_counts(np.asarray(groups)[first_entry], random_state, n_resamples)
     return float(np.mean([score(y_pred, weights[entry_row]) > score(y_pred_none,
                                                                      weights[entry_row])
@@ -144,8 +143,8 @@ def _two_stage_counts(row_groups, random_state, n_resamples):
     ``row_groups``: each resample draws as many groups as there are, with
     replacement, then for a group drawn c times, c x its size rows from it
     (the sum of c independent draws of its rows)."""
-    labels, row_group = np.unique(row_groups, return_inverse=True)
-    n_groups = len(labels)
+    _, row_group = np.unique(row_groups, return_inverse=True)
+    n_groups = row_group.max() + 1
     members = [np.flatnonzero(row_group == g) for g in range(n_groups)]
     group_counts = random_state.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups),
                                             size=n_resamples)
