@@ -161,12 +161,12 @@ def training_clouds(config, n_batches=40):
 
     captured, original = [], _ot._divergence
 
-    def spy(x, y, reg, *args):
+    def spy(x, y, reg, *args, **kwargs):
         # Every PKDOT batch reaches the solver here, CPU (NumPy) or not.
         spy.calls += 1
         if spy.calls % 40 == 1 and len(captured) < n_batches and x.shape[0] == 128:
             captured.append((torch.as_tensor(x).clone(), torch.as_tensor(y).clone(), reg))
-        return original(x, y, reg, *args)
+        return original(x, y, reg, *args, **kwargs)
 
     spy.calls = 0
     _ot._divergence = spy

@@ -21,7 +21,10 @@ each measured (docs/performance.md, benchmarks/speed.py):
   ``reg``, halving epsilon at each stage and iterating at each until the
   marginals are within 1 % (at most ``inner_iter`` iterations), then
   over-relaxed Sinkhorn (Thibault et al.) at the target until the marginal
-  error is below ``tol``. Faster schedules (epsilon divided by 10, two
+  error is below ``tol``. Between two intermediate stages the kernel is
+  the previous one's square times its scalings (no B x B exponential; it is
+  rebuilt from the cost before rounding errors build up, and at the target).
+  Faster schedules (epsilon divided by 10, two
   iterations a stage) were several percent off on the all-anchor clouds of
   real fits (docs/performance.md, "Accuracy on real training batches"),
   whose costs are hundreds of times ``reg``: the early stages then land far
@@ -135,31 +138,54 @@ def _matmul(a, b, out=None):
 
 
 def _cost_blocks(x, y):
-    """Cross cost (n, n) and the two self costs (2, n, n), ``|a - b|^2 / 2``."""
-    n = x.shape[0]
-    if isinstance(x, np.ndarray):
-        sq_norms = np.empty((2, n), x.dtype)
-        np.einsum("ij,ij->i", x, x, out=sq_norms[0])
-        np.einsum("ij,ij->i", y, y, out=sq_norms[1])
-        own = np.empty((2, n, n), x.dtype)
+    """Cross cost (n, n) and the two self costs (2, n, n), ``|a - b|^2 / 2``.
+
+    With few coordinates (d < n / 4) each block is one product of augmented
+    rows, ``[a, |a|^2 / 2, 1] . [-b, 1, |b|^2 / 2]``: the norms enter inside a
+    cheap product instead of through passes over the n x n blocks, which
+    cost more than the product there (B = 512, k = 30: 3-9 % of the loss).
+    With many coordinates the copies into augmented rows cost more than the
+    passes (k = B: 3-12 % of the loss), so the norms are added after the
+    product (docs/performance.md, fifth pass).
+    """
+    n, d = x.shape
+    numpy = isinstance(x, np.ndarray)
+    own = np.empty((2, n, n), x.dtype) if numpy else x.new_empty((2, n, n))
+    if 4 * d < n:
+        left = np.empty((2, n, d + 2), x.dtype) if numpy else x.new_empty((2, n, d + 2))
+        left[0, :, :d] = x
+        left[1, :, :d] = y
+        right = -left if numpy else left.neg()
+        half_sq = (left[:, :, :d] * left[:, :, :d]).sum(-1) * 0.5
+        left[:, :, d] = half_sq
+        left[:, :, d + 1] = 1.0
+        right[:, :, d] = 1.0
+        right[:, :, d + 1] = half_sq
+        cross = _matmul(left[0], _swap_last(right[1]))
+        _matmul(left[0], _swap_last(right[0]), out=own[0])
+        _matmul(left[1], _swap_last(right[1]), out=own[1])
     else:
-        sq_norms = torch.stack([(x * x).sum(-1), (y * y).sum(-1)])
-        own = x.new_empty((2, n, n))
-    sq_norms *= 0.5
-    cross = _matmul(x, y.T)
-    cross *= -1.0
-    cross += sq_norms[0][:, None]
-    cross += sq_norms[1][None, :]
-    _matmul(x, x.T, out=own[0])
-    _matmul(y, y.T, out=own[1])
-    own *= -1.0
-    own += sq_norms[:, :, None]
-    own += sq_norms[:, None, :]
+        if numpy:
+            half_sq = np.empty((2, n), x.dtype)
+            np.einsum("ij,ij->i", x, x, out=half_sq[0])
+            np.einsum("ij,ij->i", y, y, out=half_sq[1])
+        else:
+            half_sq = torch.stack([(x * x).sum(-1), (y * y).sum(-1)])
+        half_sq *= 0.5
+        cross = _matmul(x, y.T)
+        cross *= -1.0
+        cross += half_sq[0][:, None]
+        cross += half_sq[1][None, :]
+        _matmul(x, x.T, out=own[0])
+        _matmul(y, y.T, out=own[1])
+        own *= -1.0
+        own += half_sq[:, :, None]
+        own += half_sq[:, None, :]
     # A point's cost to itself is 0, which the expansion misses by rounding
     # (~1e-6 of |x|^2 in float32): at a small epsilon that error, over eps,
     # sent the self kernels' diagonals and row sums to the floor and the
     # self iterations to NaN (B=256, reg=1e-7; B=1024, reg=1e-6).
-    if isinstance(own, np.ndarray):
+    if numpy:
         own.reshape(2, -1)[:, ::n + 1] = 0.0
     else:
         own.diagonal(dim1=-2, dim2=-1).zero_()
@@ -195,7 +221,7 @@ def _marginal_error(ratio, n):
     return max(float(ratio.max()) / n - 1.0, 1.0 - float(ratio.min()) / n)
 
 
-def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every):
+def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every, kernel=None):
     """Sinkhorn in the scaling domain around the potentials ``(f, g)``.
 
     Works on ``diag(u) K diag(v)`` with ``K = exp((f_i + g_j - C_ij) / eps)``
@@ -206,9 +232,13 @@ def _sinkhorn(f, g, cost, eps, n_iter, omega, tol, check_every):
     ``[1 / _ABSORB, _ABSORB]`` are absorbed into the potentials and the kernel
     rebuilt, so that float32 keeps the entries that matter.
 
+    ``kernel``, when given, is that kernel already built (see
+    :func:`_halved_kernel`).
+
     Returns the potentials, the kernel and the scalings.
     """
-    kernel, f = _kernel(f, g, cost, eps)
+    if kernel is None:
+        kernel, f = _kernel(f, g, cost, eps)
     n = kernel.shape[0]
     ones = kernel.new_ones(n) if isinstance(kernel, torch.Tensor) else np.ones(n, kernel.dtype)
     u = v = ones
@@ -254,17 +284,64 @@ def _out_of_bounds(u, v):
             or min(float(u.min()), float(v.min())) < 1.0 / _ABSORB)
 
 
+# Largest relative error the squarings may leave in a kernel (float32: 13 in a
+# row, float64: 42). Without a bound, float32 clouds whose schedule runs over
+# 20 or more halvings (a large cost against a tiny reg) reached the target
+# from a kernel that had drifted far from the potentials, and returned NaN.
+_HALVING_DRIFT = 1e-3
+
+
+def _finfo_eps(dtype):
+    return float((np.finfo(dtype) if isinstance(dtype, np.dtype) else torch.finfo(dtype)).eps)
+
+
+def _halved_kernel(kernel, u, v):
+    """The kernel at half the epsilon, ``(u_i K_ij v_j)^2``, in place.
+
+    With ``f' = f + eps log u`` and ``g' = g + eps log v``,
+    ``exp((f'_i + g'_j - C_ij) / (eps / 2)) = (u_i K_ij v_j)^2``: a product and
+    a square instead of rebuilding the exponent from the cost and taking its
+    exponential (the kernel builds were 80 % of the cross solve's time at
+    B = 512). Plain Sinkhorn leaves the columns of
+    ``u K v`` summing to n, so no entry exceeds n and the square stays below
+    n^2, far under the overflow bound; entries are clamped to the square root
+    of the smallest normal float first, so that their square is normal too
+    (see ``_MIN_EXPONENT``). Relative rounding errors double with each
+    halving: the caller rebuilds the kernel from the cost before they reach
+    ``_HALVING_DRIFT``, and the target epsilon's kernel is always built
+    exactly (:func:`_kernel`).
+    """
+    view, u, v = (torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+                  for a in (kernel, u, v))
+    low = 0.5 * _MIN_EXPONENT[view.dtype]
+    view.mul_(u[:, None]).mul_(v[None, :]).clamp_(math.exp(low), math.exp(_MAX_EXPONENT / 2))
+    view.square_()
+    return kernel
+
+
 def _solve_cross(cost, reg, decay, inner_iter, max_iter, omega, tol, check_every):
     """Potentials base (f, g), kernel and scalings of OT(x, y)."""
     n = cost.shape[0]
     f = cost.new_zeros(n) if isinstance(cost, torch.Tensor) else np.zeros(n, cost.dtype)
     g = f
     schedule = _epsilon_schedule(float(cost.max()), reg, decay)
-    for eps in schedule[:-1]:
-        f, g, _, u, v = _sinkhorn(f, g, cost, eps, inner_iter, 1.0, max(tol, _STAGE_TOL),
-                                  check_every)
+    # Squarings in a row before the kernel is rebuilt from the cost: each
+    # doubles the kernel's relative rounding error (see _halved_kernel), which
+    # is held below _HALVING_DRIFT.
+    max_halvings = int(math.log2(_HALVING_DRIFT / _finfo_eps(cost.dtype)))
+    kernel, halvings = None, 0
+    for stage, eps in enumerate(schedule[:-1]):
+        f, g, kernel, u, v = _sinkhorn(f, g, cost, eps, inner_iter, 1.0, max(tol, _STAGE_TOL),
+                                       check_every, kernel)
         f = f + eps * _log(u)
         g = g + eps * _log(v)
+        # Between two intermediate stages epsilon halves exactly (decay 0.5):
+        # the next kernel is this one's square. The target's is built anew.
+        halvings += 1
+        if decay == 0.5 and stage + 2 < len(schedule) and halvings <= max_halvings:
+            kernel = _halved_kernel(kernel, u, v)
+        else:
+            kernel, halvings = None, 0
     result = _sinkhorn(f, g, cost, reg, max_iter, omega, tol, check_every)
     if not (bool(_isfinite(result[3]).all()) and bool(_isfinite(result[4]).all())):
         # Over-relaxation only converges locally: fall back to plain Sinkhorn.
@@ -281,9 +358,12 @@ def _solve_self(cost, reg, max_iter, tol, check_every):
 
     Averaged updates ``u <- sqrt(u * n / (K u))`` from the c-transform of the
     zero potential; no epsilon-scaling needed (the diagonal of the kernel is 1).
+    The kernels are built in place of ``cost`` (not needed after).
     """
     n = cost.shape[-1]
-    kernel = _exp_(cost * (-1.0 / reg))  # in (0, 1]: no overflow
+    view = torch.from_numpy(cost) if isinstance(cost, np.ndarray) else cost
+    view.mul_(-1.0 / reg)
+    kernel = _exp_(cost)  # in (0, 1]: no overflow
     u = n / kernel.sum(-1)
     for it in range(max_iter):
         # The kernel is symmetric: (K u)_i = (u K)_i, the fast layout.
@@ -353,10 +433,14 @@ def _divergence_gradient(state, index):
         a, b, cross_kernel, b_scaling, cross_norm = xa, ya, kernel, v, kernel_v
     else:
         a, b, cross_kernel, b_scaling, cross_norm = ya, xa, _swap_last(kernel), u, u_kernel
-    towards_b = _matmul(cross_kernel, b_scaling[:, None] * b) / cross_norm[:, None]
-    towards_a = (_matmul(self_kernel[index], self_u[index][:, None] * a)
-                 / self_kernel_u[index][:, None])
-    return (towards_a - towards_b) * (1.0 / a.shape[0])
+    n = a.shape[0]
+    # Row normalisations and 1 / n as one in-place scaling of each product.
+    towards_b = _matmul(cross_kernel, b_scaling[:, None] * b)
+    towards_b *= (1.0 / (n * cross_norm))[:, None]
+    towards_a = _matmul(self_kernel[index], self_u[index][:, None] * a)
+    towards_a *= (1.0 / (n * self_kernel_u[index]))[:, None]
+    towards_a -= towards_b
+    return towards_a
 
 
 def _host_context(on_cpu):

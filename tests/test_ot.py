@@ -184,3 +184,39 @@ def test_solver_report_counts_the_solves_that_stop_above_the_tolerance():
     # Outside the block nothing is recorded.
     sinkhorn_divergence(x, y, 0.01, max_iter=1)
     assert report.n_solves == 2
+
+
+def test_halved_kernel_is_the_kernel_rebuilt_at_half_epsilon():
+    # Between epsilon-scaling stages the kernel is squared instead of rebuilt:
+    # (u_i K_ij v_j)^2 must be exp((f'_i + g'_j - C_ij) / (eps / 2)) with the
+    # potentials that absorbed the scalings.
+    from pkdot_sk import _ot
+
+    rng = np.random.RandomState(0)
+    cost = rng.uniform(0, 1, size=(40, 40))
+    f, g = rng.uniform(0, 0.5, size=40), rng.uniform(0, 0.5, size=40)
+    u, v = rng.uniform(0.5, 2, size=40), rng.uniform(0.5, 2, size=40)
+    eps = 0.2
+    kernel, f = _ot._kernel(f, g, cost, eps)
+    halved = _ot._halved_kernel(kernel.copy(), u, v)
+    rebuilt, shifted_f = _ot._kernel(f + eps * np.log(u), g + eps * np.log(v), cost, eps / 2)
+    np.testing.assert_array_equal(shifted_f, f + eps * np.log(u))  # no overflow shift here
+    np.testing.assert_allclose(halved, rebuilt, rtol=1e-12)
+
+
+def test_float32_schedules_longer_than_the_squaring_bound_stay_finite():
+    # An anchor cloud of a real float32 batch (two near-identical rows) at
+    # reg 1.55e-10: 33 halvings of epsilon. Squared throughout, the kernel
+    # drifted from the potentials and the value was NaN; it is rebuilt from
+    # the cost every _HALVING_DRIFT.
+    from pkdot_sk import _ot
+
+    x = torch.tensor([[0.0, 0.8124766], [0.0, 0.8124764]])
+    y = torch.tensor([[0.0, 1.3451414], [0.0, 1.3451412]])
+    reg = 1.5501893758113762e-10
+    max_halvings = int(np.log2(_ot._HALVING_DRIFT / np.finfo(np.float32).eps))
+    largest_cost = float(torch.cdist(x, y).max()) ** 2 / 2
+    assert len(_ot._epsilon_schedule(largest_cost, reg, 0.5)) > max_halvings + 2
+    value = float(sinkhorn_divergence(x, y, reg))
+    # The clouds are 0.53 apart in one coordinate: W_2^2 / 2 = 0.1419.
+    np.testing.assert_allclose(value, 0.5 * (1.3451414 - 0.8124766) ** 2, rtol=1e-3)

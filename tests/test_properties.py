@@ -75,6 +75,9 @@ def _relu_pair(n_rows, widths=(8, 16), scale=1.0, dtype=torch.float32, seed=0):
 # ... and a zero embedding row, whose gradient overflowed float16.
 @example(embeddings=_relu_pair(59, (1, 1), 6.3, torch.float16, seed=625), reg=6.3,
          normalize=True, anchors="most_similar", top_k=9)
+# float32 rounding at a huge reg: -0.038 where float64 gives +0.050.
+@example(embeddings=_relu_pair(25, (16, 16), seed=3), reg=1e6, normalize=True, anchors="all",
+         top_k=30)
 def test_pkdot_loss_is_finite_with_finite_gradients(embeddings, reg, normalize, anchors,
                                                     top_k):
     student, teacher = embeddings
@@ -86,7 +89,11 @@ def test_pkdot_loss_is_finite_with_finite_gradients(embeddings, reg, normalize, 
         value.backward()
     assert value.dtype == student.dtype and value.ndim == 0
     value = float(value.detach())
-    assert math.isfinite(value) and value >= -1e-3 * max(1.0, abs(value))
+    # Non-negative up to the rounding of terms of order reg (as for
+    # sinkhorn_divergence below): in float32 at reg = 1e6 the value was
+    # -0.013 where float64 gives +0.050.
+    rounding = 4 * torch.finfo(torch.promote_types(student.dtype, torch.float32)).eps * reg
+    assert math.isfinite(value) and value >= -1e-3 * max(1.0, abs(value)) - rounding
     assert student.grad.dtype == student.dtype and student.grad.shape == student.shape
     assert torch.isfinite(student.grad).all()
 
