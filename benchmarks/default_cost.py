@@ -99,7 +99,8 @@ def main():
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT,
                            capture_output=True)
-    text = (f"# Cost of a default fit\n\nCommand: `python benchmarks/default_cost.py` "
+    command = " ".join(["python benchmarks/default_cost.py", *sys.argv[1:]])
+    text = (f"# Cost of a default fit\n\nCommand: `{command}` "
             f"({(time.perf_counter() - start) / 60:.0f} min). Machine: {machine()}.\n\n"
             + __doc__.split("\n\n", 1)[1].split("\n\nRun:")[0] + "\n\n")
     text += markdown(rows, ["case", "default_now_s", f"default_{args.revision}_s", "ratio",
