@@ -150,28 +150,28 @@ def _cost_blocks(x, y):
     """
     n, d = x.shape
     numpy = isinstance(x, np.ndarray)
-    own = np.empty((2, n, n), x.dtype) if numpy else x.new_empty((2, n, n))
+    if numpy:
+        half_sq = np.empty((2, n), x.dtype)
+        np.einsum("ij,ij->i", x, x, out=half_sq[0])
+        np.einsum("ij,ij->i", y, y, out=half_sq[1])
+        own = np.empty((2, n, n), x.dtype)
+    else:
+        half_sq = torch.stack([(x * x).sum(-1), (y * y).sum(-1)])
+        own = x.new_empty((2, n, n))
+    half_sq *= 0.5
     if 4 * d < n:
         left = np.empty((2, n, d + 2), x.dtype) if numpy else x.new_empty((2, n, d + 2))
         left[0, :, :d] = x
         left[1, :, :d] = y
-        right = -left if numpy else left.neg()
-        half_sq = (left[:, :, :d] * left[:, :, :d]).sum(-1) * 0.5
         left[:, :, d] = half_sq
         left[:, :, d + 1] = 1.0
+        right = -left if numpy else left.neg()
         right[:, :, d] = 1.0
         right[:, :, d + 1] = half_sq
         cross = _matmul(left[0], _swap_last(right[1]))
         _matmul(left[0], _swap_last(right[0]), out=own[0])
         _matmul(left[1], _swap_last(right[1]), out=own[1])
     else:
-        if numpy:
-            half_sq = np.empty((2, n), x.dtype)
-            np.einsum("ij,ij->i", x, x, out=half_sq[0])
-            np.einsum("ij,ij->i", y, y, out=half_sq[1])
-        else:
-            half_sq = torch.stack([(x * x).sum(-1), (y * y).sum(-1)])
-        half_sq *= 0.5
         cross = _matmul(x, y.T)
         cross *= -1.0
         cross += half_sq[0][:, None]
@@ -284,15 +284,17 @@ def _out_of_bounds(u, v):
             or min(float(u.min()), float(v.min())) < 1.0 / _ABSORB)
 
 
-# Largest relative error the squarings may leave in a kernel (float32: 13 in a
-# row, float64: 42). Without a bound, float32 clouds whose schedule runs over
-# 20 or more halvings (a large cost against a tiny reg) reached the target
-# from a kernel that had drifted far from the potentials, and returned NaN.
+# Largest relative error the squarings may leave in a kernel. Without a
+# bound, float32 clouds whose schedule runs over 20 or more halvings (a large
+# cost against a tiny reg) reached the target from a kernel that had drifted
+# far from the potentials, and returned NaN. Each squaring doubles the
+# relative error, so at most log2(_HALVING_DRIFT / machine epsilon) squarings
+# in a row: 13 in float32, 42 in float64.
 _HALVING_DRIFT = 1e-3
-
-
-def _finfo_eps(dtype):
-    return float((np.finfo(dtype) if isinstance(dtype, np.dtype) else torch.finfo(dtype)).eps)
+_MAX_HALVINGS = {key: int(math.log2(_HALVING_DRIFT / np.finfo(numpy_dtype).eps))
+                 for numpy_dtype, torch_dtype in ((np.float32, torch.float32),
+                                                  (np.float64, torch.float64))
+                 for key in (np.dtype(numpy_dtype), torch_dtype)}
 
 
 def _halved_kernel(kernel, u, v):
@@ -307,9 +309,9 @@ def _halved_kernel(kernel, u, v):
     n^2, far under the overflow bound; entries are clamped to the square root
     of the smallest normal float first, so that their square is normal too
     (see ``_MIN_EXPONENT``). Relative rounding errors double with each
-    halving: the caller rebuilds the kernel from the cost before they reach
-    ``_HALVING_DRIFT``, and the target epsilon's kernel is always built
-    exactly (:func:`_kernel`).
+    halving: the caller rebuilds the kernel from the cost after
+    ``_MAX_HALVINGS`` squarings in a row, and the target epsilon's kernel is
+    always built exactly (:func:`_kernel`).
     """
     view, u, v = (torch.from_numpy(a) if isinstance(a, np.ndarray) else a
                   for a in (kernel, u, v))
@@ -325,10 +327,6 @@ def _solve_cross(cost, reg, decay, inner_iter, max_iter, omega, tol, check_every
     f = cost.new_zeros(n) if isinstance(cost, torch.Tensor) else np.zeros(n, cost.dtype)
     g = f
     schedule = _epsilon_schedule(float(cost.max()), reg, decay)
-    # Squarings in a row before the kernel is rebuilt from the cost: each
-    # doubles the kernel's relative rounding error (see _halved_kernel), which
-    # is held below _HALVING_DRIFT.
-    max_halvings = int(math.log2(_HALVING_DRIFT / _finfo_eps(cost.dtype)))
     kernel, halvings = None, 0
     for stage, eps in enumerate(schedule[:-1]):
         f, g, kernel, u, v = _sinkhorn(f, g, cost, eps, inner_iter, 1.0, max(tol, _STAGE_TOL),
@@ -338,7 +336,8 @@ def _solve_cross(cost, reg, decay, inner_iter, max_iter, omega, tol, check_every
         # Between two intermediate stages epsilon halves exactly (decay 0.5):
         # the next kernel is this one's square. The target's is built anew.
         halvings += 1
-        if decay == 0.5 and stage + 2 < len(schedule) and halvings <= max_halvings:
+        next_is_halved = decay == 0.5 and stage + 2 < len(schedule)
+        if next_is_halved and halvings <= _MAX_HALVINGS[cost.dtype]:
             kernel = _halved_kernel(kernel, u, v)
         else:
             kernel, halvings = None, 0

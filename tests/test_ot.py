@@ -208,13 +208,13 @@ def test_float32_schedules_longer_than_the_squaring_bound_stay_finite():
     # An anchor cloud of a real float32 batch (two near-identical rows) at
     # reg 1.55e-10: 33 halvings of epsilon. Squared throughout, the kernel
     # drifted from the potentials and the value was NaN; it is rebuilt from
-    # the cost every _HALVING_DRIFT.
+    # the cost after _MAX_HALVINGS squarings.
     from pkdot_sk import _ot
 
     x = torch.tensor([[0.0, 0.8124766], [0.0, 0.8124764]])
     y = torch.tensor([[0.0, 1.3451414], [0.0, 1.3451412]])
     reg = 1.5501893758113762e-10
-    max_halvings = int(np.log2(_ot._HALVING_DRIFT / np.finfo(np.float32).eps))
+    max_halvings = _ot._MAX_HALVINGS[torch.float32]
     largest_cost = float(torch.cdist(x, y).max()) ** 2 / 2
     assert len(_ot._epsilon_schedule(largest_cost, reg, 0.5)) > max_halvings + 2
     value = float(sinkhorn_divergence(x, y, reg))
