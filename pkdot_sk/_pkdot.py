@@ -109,14 +109,35 @@ def _shifted_similarity(unit):
     return sim, argmin
 
 
+def _row_order(values):
+    """Per row, the columns that sort the non-negative ``values`` ascending.
+
+    One sort of 64-bit keys, each the value's float64 bits with the column
+    index in the lowest mantissa bits (a non-negative float's bits order as
+    the float does): sorting keys is a plain SIMD sort, 1.5-2.6x
+    ``np.argsort`` at B = 128-512 (B = 512: 2.3 ms against 3.5-3.9, the
+    largest step of the k = B loss outside the products). From float32 the
+    keys are exact (float64 has 29 spare mantissa bits); float64 values that
+    differ by less than ``2**-(52 - log2 B)`` relative (1e-13 at B = 512)
+    sort as ties, by column, and ties are in any order anyway (as
+    torch.topk leaves them).
+    """
+    n = values.shape[1]
+    index_bits = max(1, (n - 1).bit_length())
+    low = np.uint64((1 << index_bits) - 1)
+    keys = values.astype(np.float64).view(np.uint64)  # a copy, sorted in place
+    keys &= ~low
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort(axis=1)
+    keys &= low
+    return keys.view(np.int64)
+
+
 def _anchor_columns(sim_teacher, k, anchors):
     """Per row, the k anchor columns, ordered as torch.topk orders them."""
     n = sim_teacher.shape[0]
     if anchors == "all" or k >= n:
-        # Ties are left in any order, as torch.topk leaves them: NumPy's
-        # default (SIMD) sort is 2-3x its stable one and torch's (B = 512:
-        # 6.9 ms against 13.5).
-        order = np.argsort(sim_teacher, axis=1)
+        order = _row_order(sim_teacher)
         return order[:, ::-1] if anchors == "most_similar" else order
     # Coordinate j of every point must be "the row's j-th anchor": a sorted
     # top-k, which torch computes 1.2-3x faster than NumPy's argpartition

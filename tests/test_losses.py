@@ -371,3 +371,22 @@ def test_rkd_loss_in_half_precision_is_computed_in_float32(dtype):
     assert value.dtype == dtype
     assert value.item() == pytest.approx(
         losses.rkd_loss(student.float(), teacher.float()).item(), rel=1e-2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 7, 512, 1500])
+def test_row_order_sorts_every_row_as_argsort_does(dtype, n):
+    # k >= B anchors: one sort of keys that pack each value with its column.
+    from pkdot_sk._pkdot import _row_order
+
+    rng = np.random.RandomState(n)
+    values = rng.uniform(0, 2, size=(6, n)).astype(dtype)
+    values[0] = 0.0
+    values[1, ::2] = values[1, 0]  # ties
+    values[2, -1] = np.finfo(dtype).max
+    values[3, 0] = np.finfo(dtype).tiny
+    order = _row_order(values)
+    assert order.dtype == np.intp and order.shape == values.shape
+    np.testing.assert_array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(n), (6, n)))
+    np.testing.assert_array_equal(np.take_along_axis(values, order, axis=1),
+                                  np.sort(values, axis=1))
