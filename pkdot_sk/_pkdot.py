@@ -133,12 +133,20 @@ def _row_order(values):
     return keys.view(np.int64)
 
 
+# Up to this batch size the k anchors are the first k columns of a full row
+# sort: in the loss, torch.topk took 0.27 ms at B = 128, k = 30, and the sort
+# 0.05; above it the sort grows faster (B = 512: 2.9-3.3 ms, torch.topk
+# 1.3-1.5).
+_FULL_SORT_UP_TO = 256
+
+
 def _anchor_columns(sim_teacher, k, anchors):
     """Per row, the k anchor columns, ordered as torch.topk orders them."""
     n = sim_teacher.shape[0]
-    if anchors == "all" or k >= n:
+    if anchors == "all" or k >= n or n <= _FULL_SORT_UP_TO:
         order = _row_order(sim_teacher)
-        return order[:, ::-1] if anchors == "most_similar" else order
+        order = order[:, ::-1] if anchors == "most_similar" else order
+        return order if k >= n else np.ascontiguousarray(order[:, :k])
     # Coordinate j of every point must be "the row's j-th anchor": a sorted
     # top-k, which torch computes 1.2-3x faster than NumPy's argpartition
     # followed by a sort of the kept columns.

@@ -390,3 +390,17 @@ def test_row_order_sorts_every_row_as_argsort_does(dtype, n):
     np.testing.assert_array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(n), (6, n)))
     np.testing.assert_array_equal(np.take_along_axis(values, order, axis=1),
                                   np.sort(values, axis=1))
+
+
+@pytest.mark.parametrize("anchors", ["least_similar", "most_similar"])
+@pytest.mark.parametrize("n", [50, 300])  # full row sort, torch.topk
+def test_anchor_columns_are_torch_topk_in_its_order(anchors, n):
+    from pkdot_sk._pkdot import _anchor_columns
+
+    rng = np.random.RandomState(n)
+    sim = rng.uniform(0, 2, size=(n, n)).astype(np.float32)
+    columns = _anchor_columns(sim, 7, anchors)
+    expected = torch.topk(torch.from_numpy(sim), 7, dim=1, largest=anchors == "most_similar")
+    assert columns.shape == (n, 7) and columns.flags.c_contiguous
+    np.testing.assert_array_equal(np.take_along_axis(sim, columns, axis=1),
+                                  expected.values.numpy())
