@@ -325,10 +325,10 @@ def _halved_kernel(kernel, u, v):
 
 # An intermediate epsilon-scaling stage only gives the next one a start, so a
 # float64 cost runs those stages on a float32 copy (half the bytes in every
-# B x B pass; 7-18 % off the float64 loss at B >= 256) as long as epsilon is
-# at least (float32 machine epsilon) * diameter / _FLOAT32_STAGE_MARGIN: the
-# rounding of costs and potentials to float32 then moves no kernel exponent
-# by more than 5e-4. Smaller epsilons and the target run in float64.
+# B x B pass; docs/performance.md, sixth pass) as long as epsilon is at least
+# (float32 machine epsilon) * diameter / _FLOAT32_STAGE_MARGIN: the rounding
+# of costs and potentials to float32 then moves no kernel exponent by more
+# than 5e-4. Smaller epsilons and the target run in float64.
 _FLOAT32_STAGE_MARGIN = 1e-3
 
 

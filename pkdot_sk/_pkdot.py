@@ -114,13 +114,12 @@ def _row_order(values):
 
     One sort of 64-bit keys, each the value's float64 bits with the column
     index in the lowest mantissa bits (a non-negative float's bits order as
-    the float does): sorting keys is a plain SIMD sort, 1.5-2.6x
-    ``np.argsort`` at B = 128-512 (B = 512: 2.3 ms against 3.5-3.9, the
-    largest step of the k = B loss outside the products). From float32 the
-    keys are exact (float64 has 29 spare mantissa bits); float64 values that
-    differ by less than ``2**-(52 - log2 B)`` relative (1e-13 at B = 512)
-    sort as ties, by column, and ties are in any order anyway (as
-    torch.topk leaves them).
+    the float does): a plain SIMD sort of integers, faster than
+    ``np.argsort`` at every B measured (docs/performance.md, sixth pass).
+    From float32 the keys are exact (float64 has 29 spare mantissa bits);
+    float64 values that differ by less than ``2**-(52 - log2 B)`` relative
+    (1e-13 at B = 512) sort as ties, by column, and ties are in any order
+    anyway (as torch.topk leaves them).
     """
     n = values.shape[1]
     index_bits = max(1, (n - 1).bit_length())
@@ -134,9 +133,8 @@ def _row_order(values):
 
 
 # Up to this batch size the k anchors are the first k columns of a full row
-# sort: in the loss, torch.topk took 0.27 ms at B = 128, k = 30, and the sort
-# 0.05; above it the sort grows faster (B = 512: 2.9-3.3 ms, torch.topk
-# 1.3-1.5).
+# sort, which inside the loss beats torch.topk (5x at B = 128); above it the
+# sort grows faster than torch.topk (docs/performance.md, sixth pass).
 _FULL_SORT_UP_TO = 256
 
 
