@@ -330,14 +330,14 @@ def _halved_kernel(kernel, u, v):
 # of costs and potentials to float32 then moves no kernel exponent by more
 # than 5e-4. Smaller epsilons and the target run in float64.
 _FLOAT32_STAGE_MARGIN = 1e-3
+_FLOAT32_STAGE_FLOOR = float(np.finfo(np.float32).eps) / _FLOAT32_STAGE_MARGIN
 
 
 def _float32_stages(schedule, diameter_sq, dtype):
     """How many of the first intermediate stages may run in float32."""
     if dtype not in (np.dtype(np.float64), torch.float64):
         return 0
-    floor = float(np.finfo(np.float32).eps) * diameter_sq / _FLOAT32_STAGE_MARGIN
-    return sum(eps >= floor for eps in schedule[:-1])
+    return sum(eps >= _FLOAT32_STAGE_FLOOR * diameter_sq for eps in schedule[:-1])
 
 
 def _as_float32(a):
@@ -360,16 +360,18 @@ def _solve_cross(cost, reg, decay, inner_iter, max_iter, omega, tol, check_every
     kernel, halvings = None, 0
     for stage, eps in enumerate(schedule[:-1]):
         if stage == n_float32 and stage_cost is not cost:
-            stage_cost, kernel, halvings = cost, None, 0
+            stage_cost = cost
             f, g = _as_dtype_of(f, cost), _as_dtype_of(g, cost)
         f, g, kernel, u, v = _sinkhorn(f, g, stage_cost, eps, inner_iter, 1.0,
                                        max(tol, _STAGE_TOL), check_every, kernel)
         f = f + eps * _log(u)
         g = g + eps * _log(v)
         # Between two intermediate stages epsilon halves exactly (decay 0.5):
-        # the next kernel is this one's square. The target's is built anew.
+        # the next kernel is this one's square. The target's is built anew,
+        # and so is the first float64 stage's after float32 ones.
         halvings += 1
-        next_is_halved = decay == 0.5 and stage + 2 < len(schedule)
+        next_is_halved = (decay == 0.5 and stage + 2 < len(schedule)
+                          and stage + 1 != n_float32)
         if next_is_halved and halvings <= _MAX_HALVINGS[stage_cost.dtype]:
             kernel = _halved_kernel(kernel, u, v)
         else:

@@ -376,7 +376,7 @@ def test_rkd_loss_in_half_precision_is_computed_in_float32(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 2, 7, 512, 1500])
 def test_row_order_sorts_every_row_as_argsort_does(dtype, n):
-    # k >= B anchors: one sort of keys that pack each value with its column.
+    # The anchors' row sort: one sort of keys that pack each value with its column.
     from pkdot_sk._pkdot import _row_order
 
     rng = np.random.RandomState(n)
